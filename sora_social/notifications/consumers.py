@@ -1,0 +1,92 @@
+"""The notifications websocket, /ws/notifications/.
+
+Authenticate with the bearer token (an `Authorization: Bearer …` header, or `?token=` for
+clients that cannot set headers). Pass `?after=<seq>` with the last seq the client saw to get
+everything missed, oldest first, exactly once, before live ones.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from sora_social.notifications.selectors import last_seq, notifications_after, unread_count
+from sora_social.notifications.services import notification_payload, user_group
+from sora_social.users.authentication import user_for_token
+
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_BAD_REQUEST = 4400
+
+
+def _token_from_scope(scope) -> str:
+    for name, value in scope.get("headers", []):
+        if name == b"authorization":
+            parts = value.decode(errors="replace").split()
+            if len(parts) == 2 and parts[0].lower() in {"bearer", "token"}:
+                return parts[1]
+    query = parse_qs(scope.get("query_string", b"").decode())
+    return (query.get("token") or [""])[0]
+
+
+class NotificationConsumer(AsyncJsonWebsocketConsumer):
+    async def connect(self) -> None:
+        found = await database_sync_to_async(user_for_token)(_token_from_scope(self.scope))
+        if found is None:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        self.user, _ = found
+        query = parse_qs(self.scope.get("query_string", b"").decode())
+        try:
+            after = int((query.get("after") or ["-1"])[0])
+        except ValueError:
+            await self.close(code=CLOSE_BAD_REQUEST)
+            return
+        self.group = user_group(self.user.pk)
+        # Join first, then read the backlog: live messages that arrive meanwhile wait in the
+        # channel and are deduplicated by seq, so nothing is missed or sent twice.
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+        current = await database_sync_to_async(last_seq)(user=self.user)
+        self.last_sent = current if after < 0 else after
+        await self.send_json(
+            {
+                "type": "hello",
+                "last_seq": current,
+                "unread_count": await database_sync_to_async(unread_count)(user=self.user),
+            }
+        )
+        if after >= 0:
+            await self._send_backlog(up_to=None)
+
+    async def disconnect(self, code: int) -> None:
+        if hasattr(self, "group"):
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive_json(self, content, **kwargs) -> None:
+        if isinstance(content, dict) and content.get("type") == "ping":
+            await self.send_json({"type": "pong"})
+
+    async def _send_backlog(self, up_to: int | None) -> None:
+        while True:
+            missed = await database_sync_to_async(notifications_after)(user=self.user, after_seq=self.last_sent)
+            if up_to is not None:
+                missed = [n for n in missed if n.seq < up_to]
+            for notification in missed:
+                await self.send_json({"type": "notification", "notification": notification_payload(notification)})
+                self.last_sent = notification.seq
+            if len(missed) < 500:
+                return
+
+    async def notification_stored(self, event) -> None:
+        seq = event["seq"]
+        if seq <= self.last_sent:
+            return  # already sent from the backlog
+        if seq > self.last_sent + 1:
+            await self._send_backlog(up_to=seq)  # a message was dropped: fill the gap from storage
+        await self.send_json({"type": "notification", "notification": event["payload"]})
+        self.last_sent = seq
+
+    async def notification_ephemeral(self, event) -> None:
+        await self.send_json({"type": "progress", **event["payload"]})

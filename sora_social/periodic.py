@@ -1,0 +1,25 @@
+"""Every periodic (Celery beat) task of the project, declared in one place.
+
+Imported by settings (as CELERY_BEAT_SCHEDULE), so it reads the environment directly.
+"""
+
+import os
+
+from celery.schedules import crontab
+
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    # Jobs whose worker died are retried or failed (and refunded) within about this long.
+    "reap-generation-jobs": {
+        "task": "generation.tasks.generation_jobs_reap",
+        "schedule": float(os.environ.get("GENERATION_REAPER_EVERY_S", "30")),
+    },
+    "purge-expired-tokens": {
+        "task": "users.tokens_purge_expired",
+        "schedule": crontab(minute=17, hour=3),
+    },
+    # Feed ranking (feed/ranking/tasks.py)
+    "ranking-stats-refresh": {"task": "ranking.stats_refresh", "schedule": 60.0},
+    "ranking-trending-refresh": {"task": "ranking.trending_refresh", "schedule": 300.0},
+    # post_create enqueues each embedding; this catches what a broker outage missed.
+    "ranking-embeddings-backfill": {"task": "ranking.embeddings_backfill", "schedule": 300.0},
+}

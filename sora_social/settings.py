@@ -1,0 +1,411 @@
+"""Settings, all from environment variables, with defaults that work on a development machine.
+
+DJANGO_ENV picks the profile: "development" (default; a fixed dev SECRET_KEY is allowed),
+"test", or "production" (SECRET_KEY required, secure cookies, HSTS, SSL redirect).
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_str(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value not in (None, "") else default
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+DJANGO_ENV = env_str("DJANGO_ENV", "development")
+if DJANGO_ENV not in {"development", "test", "production"}:
+    raise ImproperlyConfigured(f"DJANGO_ENV must be development, test or production, not {DJANGO_ENV!r}")
+IS_PRODUCTION = DJANGO_ENV == "production"
+
+DEBUG = env_bool("DJANGO_DEBUG", False)
+
+SECRET_KEY = env_str("SECRET_KEY")
+if not SECRET_KEY:
+    if IS_PRODUCTION:
+        raise ImproperlyConfigured("SECRET_KEY must be set when DJANGO_ENV=production")
+    SECRET_KEY = "dev-only-insecure-key-" + "x" * 40  # never used outside development and tests
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "" if IS_PRODUCTION else "localhost,127.0.0.1,[::1],testserver")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "daphne",  # must precede staticfiles so `runserver` is the ASGI one
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "channels",
+    "sora_social.users",
+    "sora_social.notifications",
+    "sora_social.demo",
+    "cameos",
+    "moderation",
+    "generation",
+    "feed",
+    "feed.ranking",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "sora_social.common.middleware.RejectNulCharactersMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "sora_social.urls"
+ASGI_APPLICATION = "sora_social.asgi.application"
+WSGI_APPLICATION = "sora_social.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "sora_social" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database: PostgreSQL through psycopg 3 -------------------------------------------------
+DATABASE_URL = env_str("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/sora_social")
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
+DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
+DATABASES["default"].setdefault("OPTIONS", {})
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis: Celery broker, cache (throttles, trending), channel layer -----------------------
+REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379").rstrip("/")
+REDIS_DB_BROKER = env_int("REDIS_DB_BROKER", 0)
+REDIS_DB_CACHE = env_int("REDIS_DB_CACHE", 1)
+REDIS_DB_CHANNELS = env_int("REDIS_DB_CHANNELS", 2)
+REDIS_KEY_PREFIX = env_str("REDIS_KEY_PREFIX", "sora")
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": f"{REDIS_URL}/{REDIS_DB_CACHE}",
+        "KEY_PREFIX": REDIS_KEY_PREFIX,
+    }
+}
+
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {
+            # redis-py 8 reads with a 5 s socket timeout by default, the same 5 s that
+            # channels_redis blocks in BZPOPMIN: an idle websocket then dies with a
+            # TimeoutError (close 1011). Reads must be allowed to outlast the blocking pop.
+            "hosts": [{"address": f"{REDIS_URL}/{REDIS_DB_CHANNELS}", "socket_timeout": 30}],
+            "prefix": f"{REDIS_KEY_PREFIX}:asgi",
+            "capacity": 1000,
+            "expiry": 60,
+        },
+    }
+}
+
+# --- Celery -------------------------------------------------------------------------------
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", f"{REDIS_URL}/{REDIS_DB_BROKER}")
+CELERY_RESULT_BACKEND = None  # results live in the database (GenerationJob), not in Celery
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {"generation.tasks.generation_job_run": {"queue": "gpu"}}
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = "UTC"
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # A task acked late whose worker died is redelivered after this long.
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
+    "global_keyprefix": f"{REDIS_KEY_PREFIX}:celery:",
+}
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+CELERY_TASK_EAGER_PROPAGATES = True
+# Periodic tasks, all declared in one place (sora_social/periodic.py).
+
+# --- Auth ---------------------------------------------------------------------------------
+AUTH_USER_MODEL = "users.User"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+if DJANGO_ENV == "test":
+    # Hashing cost is irrelevant in tests and dominates their run time otherwise.
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+LOGIN_URL = "admin:login"
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "sora_social.users.authentication.BearerTokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+        "rest_framework.parsers.FormParser",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "sora_social.common.errors.exception_handler",
+    "DEFAULT_THROTTLE_RATES": {
+        "signup": env_str("THROTTLE_SIGNUP", "20/hour"),
+        "login": env_str("THROTTLE_LOGIN", "30/min"),
+        "video_upload": env_str("THROTTLE_VIDEO_UPLOAD", "60/hour"),
+    },
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "sora_social API",
+    "DESCRIPTION": "The backend of a social AI-video app: posts, remixes, cameos, generation, feeds.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+    },
+    "SECURITY": [{"bearerAuth": []}],
+    "ENUM_NAME_OVERRIDES": {"OpenAIVideoSecondsEnum": ["4", "8", "12"]},
+}
+
+# --- I18N / time --------------------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- Static and media (Django storage API; S3-compatible through django-storages) ----------
+STATIC_URL = "/static/"
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+MEDIA_URL = "/media/"
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
+STORAGE_BACKEND = env_str("STORAGE_BACKEND", "filesystem")  # or "s3"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if IS_PRODUCTION
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+if STORAGE_BACKEND == "s3":
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env_str("S3_BUCKET"),
+            "endpoint_url": env_str("S3_ENDPOINT_URL") or None,
+            "access_key": env_str("S3_ACCESS_KEY_ID"),
+            "secret_key": env_str("S3_SECRET_ACCESS_KEY"),
+            "region_name": env_str("S3_REGION") or None,
+            "querystring_auth": True,
+            "default_acl": "private",
+        },
+    }
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 1024)
+FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 1024)
+MAX_VIDEO_UPLOAD_BYTES = env_int("MAX_VIDEO_UPLOAD_BYTES", 50 * 1024 * 1024)
+MAX_VIDEO_SECONDS = env_float("MAX_VIDEO_SECONDS", 60.0)  # the longest clip an upload may be
+MAX_VIDEO_DIMENSION = env_int("MAX_VIDEO_DIMENSION", 4096)  # the widest side an upload may have
+
+# --- Security (production) ----------------------------------------------------------------
+SESSION_COOKIE_SECURE = IS_PRODUCTION
+CSRF_COOKIE_SECURE = IS_PRODUCTION
+SECURE_SSL_REDIRECT = IS_PRODUCTION and env_bool("SECURE_SSL_REDIRECT", True)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000 if IS_PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = IS_PRODUCTION
+SECURE_HSTS_PRELOAD = IS_PRODUCTION
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", False) else None
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django.server": {"level": "WARNING"}, "httpx": {"level": "WARNING"}},
+}
+
+# --- The app's own knobs ------------------------------------------------------------------
+AUTH_TOKEN_TTL = timedelta(days=env_int("AUTH_TOKEN_TTL_DAYS", 90))
+MINOR_AGE_YEARS = 18
+
+# --- Generation ---------------------------------------------------------------------------
+# C2PA signing material (PEM). `make setup` creates a development CA and signing certificate
+# here (`manage.py make_dev_certificate`); production points these at real ones.
+C2PA_CERT_CHAIN_PATH = Path(env_str("C2PA_CERT_CHAIN_PATH", str(BASE_DIR / "var" / "c2pa" / "chain.pem")))
+C2PA_PRIVATE_KEY_PATH = Path(env_str("C2PA_PRIVATE_KEY_PATH", str(BASE_DIR / "var" / "c2pa" / "signer-key.pem")))
+C2PA_TSA_URL = env_str("C2PA_TSA_URL", "")  # a timestamp authority, if one is reachable
+C2PA_CLAIM_GENERATOR = "sora_social/0.1"
+# The generator behind the pipeline: "embedded" (the shipped video model) or "remote" (any
+# server speaking the OpenAI Videos API, e.g. vLLM-Omni or SGLang serving Wan on a GPU fleet).
+GENERATION_BACKEND = env_str("GENERATION_BACKEND", "embedded")
+GENERATION_REMOTE_URL = env_str("GENERATION_REMOTE_URL", "")  # e.g. http://gpu-fleet:8000/v1
+GENERATION_REMOTE_API_KEY = env_str("GENERATION_REMOTE_API_KEY", "")
+GENERATION_REMOTE_MODEL = env_str("GENERATION_REMOTE_MODEL", "wan2.2-t2v")
+GENERATION_REMOTE_POLL_S = env_float("GENERATION_REMOTE_POLL_S", 2.0)
+GENERATION_REMOTE_TIMEOUT_S = env_float("GENERATION_REMOTE_TIMEOUT_S", 900.0)
+GENERATION_DEVICE = env_str("GENERATION_DEVICE", "auto")  # auto | cpu | cuda
+GENERATION_DAILY_FREE_CREDITS = env_int("GENERATION_DAILY_FREE_CREDITS", 30)
+GENERATION_CREDITS_PER_4S = env_int("GENERATION_CREDITS_PER_4S", 1)  # a 4 s clip costs 1, 12 s costs 3
+GENERATION_MAX_IN_FLIGHT = env_int("GENERATION_MAX_IN_FLIGHT", 3)  # queued + running jobs per user
+GENERATION_MAX_ATTEMPTS = env_int("GENERATION_MAX_ATTEMPTS", 3)
+# A running job whose heartbeat is older than this has lost its worker; the reaper steps in.
+GENERATION_STALE_AFTER_S = env_int("GENERATION_STALE_AFTER_S", 90)
+# A queued job whose task message has not been picked up for this long is enqueued again.
+GENERATION_REQUEUE_AFTER_S = env_int("GENERATION_REQUEUE_AFTER_S", 600)
+GENERATION_SOFT_TIME_LIMIT_S = env_int("GENERATION_SOFT_TIME_LIMIT_S", 600)
+GENERATION_TIME_LIMIT_S = env_int("GENERATION_TIME_LIMIT_S", 660)
+GENERATION_POLL_AFTER_MS = env_int("GENERATION_POLL_AFTER_MS", 1000)  # the openai-poll-after-ms header
+GENERATION_DEFAULT_SIZE = env_str("GENERATION_DEFAULT_SIZE", "720x1280")
+GENERATION_SIZES = ("720x1280", "1280x720", "1024x1792", "1792x1024")
+GENERATION_MAX_CAMEOS = 2
+
+# --- Feed ranking (feed/ranking; docs/ranking.md explains every knob) ----------------------
+FEED_RANKING = {
+    # score = (Σ weight·predicted value)·(1 + relationship boosts)·fatigue·e^(steer) − hide·p(hide)
+    "WEIGHTS": {
+        "create": env_float("FEED_W_CREATE", 40.0),  # p(viewer creates a post after viewing)
+        "remix": env_float("FEED_W_REMIX", 25.0),  # p(viewer remixes this post)
+        "like": env_float("FEED_W_LIKE", 2.0),
+        "watch": env_float("FEED_W_WATCH", 0.02),  # per expected second watched (0 for minors)
+        "hide": env_float("FEED_W_HIDE", 60.0),  # p(hide or report), subtracted
+        "friend": env_float("FEED_B_FRIEND", 1.5),
+        "follow": 0.3,
+        "cameo_me": 2.0,
+        "cameo_friend": 0.8,
+        "first_post_friend": 3.0,
+        "first_post_hours": 72.0,
+        "new_author": 0.4,
+        "fatigue_strength": 0.8,
+        "fatigue_days": 21.0,
+        "steer": 2.5,
+    },
+    "RERANK": {
+        "page_size": 20,
+        "max_items": 200,  # one frozen session list; the next one is built when it runs out
+        "author_decay": 0.5,
+        "author_floor": 0.25,
+        "author_cap": 2,
+        "mmr_lambda": 0.3,
+        "friends_quota": 0.25,
+    },
+    "SOURCES": {  # candidate budgets (about 500 in all)
+        "friends": 120,
+        "following": 100,
+        "cameos": 40,
+        "chains": 40,
+        "trending": 100,
+        "similar": 60,
+        "fresh": 40,
+    },
+    "MODEL_PATH": env_str("FEED_MODEL_PATH", str(BASE_DIR / "var" / "ranking" / "ranker.npz")),
+    "SESSION_TTL_S": 30 * 60,
+    "PROFILE_TTL_S": 300,  # the viewer's profile (graph, affinities, taste) is cached this long
+    "SEEN_TTL_S": env_int("FEED_SEEN_TTL_S", 3 * 24 * 3600),  # seen posts stay out of for-you this long
+    "SEEN_CAP": 5000,
+    "NUDGE_THRESHOLD": 4,  # watched posts of one topic since the last creation
+    "NUDGE_WINDOW_H": 24,
+    "NUDGES_PER_SESSION": 1,
+    "TEEN_DAILY_LIMIT": env_int("FEED_TEEN_DAILY_LIMIT", 60),  # for-you posts a minor sees per local day
+    "TRENDING_SIZE": 1000,
+    "TRENDING_TTL_S": 30 * 60,
+    # Following/friends: pull over the (author, created_at) index; see docs/ranking.md.
+    "PULL_SCAN_FOLLOWS": 400,  # above this many follows, walk the time index instead of each author's
+}
+
+# --- Moderation -----------------------------------------------------------------------------
+# An optional last prompt layer: any OpenAI-compatible chat model asked for a JSON verdict.
+MODERATION_REMOTE_URL = env_str("MODERATION_REMOTE_URL", "")  # empty = off
+MODERATION_REMOTE_MODEL = env_str("MODERATION_REMOTE_MODEL", "gpt-4o-mini")
+MODERATION_REMOTE_API_KEY = env_str("MODERATION_REMOTE_API_KEY", "")
+MODERATION_REMOTE_TIMEOUT_S = env_float("MODERATION_REMOTE_TIMEOUT_S", 10.0)
+
+# --- Moderation: reports, cases, actions, appeals (moderation/services.py, docs/moderation.md) --
+MODERATION_REPORT_RATE = env_str("MODERATION_REPORT_RATE", "30/hour")  # reports per reporter
+MODERATION_STRIKES_TO_SUSPEND = env_int("MODERATION_STRIKES_TO_SUSPEND", 3)  # live strikes → suspension
+MODERATION_STRIKE_WINDOW_DAYS = env_int("MODERATION_STRIKE_WINDOW_DAYS", 90)  # how long a strike counts
+MODERATION_STRIKE_SUSPENSION_DAYS = env_int("MODERATION_STRIKE_SUSPENSION_DAYS", 7)
+MODERATION_SUSPENSION_DAYS = env_int("MODERATION_SUSPENSION_DAYS", 7)  # a moderator's default suspension
+MODERATION_APPEAL_WINDOW_DAYS = env_int("MODERATION_APPEAL_WINDOW_DAYS", 30)
+# Names for the moderation API's enums in the OpenAPI schema (several apps have a "status").
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
+    **SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"],
+    "ModerationTargetTypeEnum": "moderation.constants.TARGET_CHOICES",
+    "ModerationReasonEnum": "moderation.constants.REASON_CHOICES",
+    "ModerationReportReasonEnum": "moderation.constants.USER_REASON_CHOICES",
+    "ModerationActionKindEnum": "moderation.constants.ACTION_CHOICES",
+    "ModerationReportStatusEnum": "moderation.models.ReportStatus",
+    "ModerationCaseStatusEnum": "moderation.models.CaseStatus",
+    "ModerationCaseSourceEnum": "moderation.models.CaseSource",
+    "ModerationAppealStatusEnum": "moderation.models.AppealStatus",
+}
+
+# --- Database connections of the web processes (docs/ranking.md, "Latency") -----------------
+# Under ASGI every request runs in a thread of its own, so persistent connections
+# (CONN_MAX_AGE > 0) pile up one per thread, and CONN_MAX_AGE=0 pays for a new PostgreSQL
+# backend (fork, login, cold catalog caches) on every request. DB_POOL=1 gives each process a
+# psycopg pool instead (Django's OPTIONS["pool"]; needs psycopg-pool), whose connections also
+# keep the feeds' prepared statements. `make serve` turns it on.
+if env_bool("DB_POOL", False):
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # pooling and persistent connections exclude each other
+    DATABASES["default"]["OPTIONS"]["pool"] = {
+        "min_size": env_int("DB_POOL_MIN_SIZE", 2),
+        "max_size": env_int("DB_POOL_MAX_SIZE", 10),
+        "timeout": env_float("DB_POOL_TIMEOUT_S", 10.0),
+    }
+# The feeds' hot statements are server-side prepared (feed.selectors.prepared_cursor). Turn it
+# off behind a pooler that cannot keep prepared statements (PgBouncer in transaction mode).
+FEED_PREPARED_STATEMENTS = env_bool("FEED_PREPARED_STATEMENTS", True)

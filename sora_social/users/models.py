@@ -1,0 +1,138 @@
+"""Users, the social graph (follows, blocks) and bearer tokens."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils.timezone import now
+
+HANDLE_PATTERN = r"^[A-Za-z0-9_](?:[A-Za-z0-9_.]{1,28}[A-Za-z0-9_])$"
+handle_validator = RegexValidator(
+    HANDLE_PATTERN,
+    message="A handle is 3 to 30 letters, digits, underscores or dots, not starting or ending with a dot.",
+    code="invalid_handle",
+)
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def get_by_natural_key(self, handle: str) -> User:
+        return self.get(handle__iexact=handle)
+
+    def create_user(self, handle: str, password: str | None = None, **extra) -> User:
+        user = self.model(handle=handle, **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, handle: str, password: str | None = None, **extra) -> User:
+        extra.setdefault("is_staff", True)
+        extra.setdefault("is_superuser", True)
+        return self.create_user(handle, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    handle = models.CharField(max_length=30, unique=True, validators=[handle_validator])
+    email = models.EmailField(blank=True, default="")
+    display_name = models.CharField(max_length=60, blank=True, default="")
+    bio = models.CharField(max_length=300, blank=True, default="")
+    avatar = models.ImageField(upload_to="avatars/%Y/%m/", blank=True, default="")
+    date_of_birth = models.DateField(null=True, blank=True)
+    # IANA zone name; the daily free-credit allowance resets at the user's local midnight.
+    timezone = models.CharField(max_length=64, default="UTC")
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False)
+    suspended_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=now, editable=False)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "handle"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(Lower("handle"), name="user_handle_ci_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"@{self.handle}"
+
+    @property
+    def age(self) -> int | None:
+        if self.date_of_birth is None:
+            return None
+        today = date.today()
+        dob = self.date_of_birth
+        return today.year - dob.year - ((today.month, today.day) < (dob.month, dob.day))
+
+    @property
+    def is_minor(self) -> bool:
+        age = self.age
+        # Unknown age is treated as a minor: safer defaults until the user says otherwise.
+        return age is None or age < settings.MINOR_AGE_YEARS
+
+    @property
+    def is_suspended(self) -> bool:
+        return self.suspended_until is not None and self.suspended_until > now()
+
+
+class Follow(models.Model):
+    follower = models.ForeignKey(User, on_delete=models.CASCADE, related_name="following_edges")
+    followee = models.ForeignKey(User, on_delete=models.CASCADE, related_name="follower_edges")
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["follower", "followee"], name="follow_unique_pair"),
+            models.CheckConstraint(condition=~models.Q(follower=models.F("followee")), name="follow_not_self"),
+        ]
+        indexes = [models.Index(fields=["followee", "follower"], name="follow_followee_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.follower_id} follows {self.followee_id}"
+
+
+class Block(models.Model):
+    blocker = models.ForeignKey(User, on_delete=models.CASCADE, related_name="blocking_edges")
+    blocked = models.ForeignKey(User, on_delete=models.CASCADE, related_name="blocked_by_edges")
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["blocker", "blocked"], name="block_unique_pair"),
+            models.CheckConstraint(condition=~models.Q(blocker=models.F("blocked")), name="block_not_self"),
+        ]
+        indexes = [models.Index(fields=["blocked", "blocker"], name="block_blocked_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.blocker_id} blocks {self.blocked_id}"
+
+
+class AuthToken(models.Model):
+    """A bearer token for a mobile client. Only a SHA-256 digest of the secret is stored."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="auth_tokens")
+    digest = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=12)  # shown in token lists so users can tell them apart
+    name = models.CharField(max_length=100, blank=True, default="")
+    created_at = models.DateTimeField(default=now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "-created_at"], name="token_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user})"
+
+    @property
+    def is_live(self) -> bool:
+        return self.revoked_at is None and self.expires_at > now()

@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from sora_social.users.models import AuthToken, User
+
+
+class UserSummarySerializer(serializers.ModelSerializer):
+    """How another user appears inside lists and other objects."""
+
+    avatar_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = User
+        fields = ["id", "handle", "display_name", "avatar_url"]
+
+    def get_avatar_url(self, user: User) -> str | None:
+        return user.avatar.url if user.avatar else None
+
+
+class PublicProfileSerializer(UserSummarySerializer):
+    followers_count = serializers.IntegerField()
+    following_count = serializers.IntegerField()
+    relationship = serializers.DictField(child=serializers.BooleanField())
+
+    class Meta(UserSummarySerializer.Meta):
+        fields = [
+            *UserSummarySerializer.Meta.fields,
+            "bio",
+            "created_at",
+            "followers_count",
+            "following_count",
+            "relationship",
+        ]
+
+
+class OwnProfileSerializer(UserSummarySerializer):
+    is_minor = serializers.BooleanField()
+    followers_count = serializers.IntegerField()
+    following_count = serializers.IntegerField()
+
+    class Meta(UserSummarySerializer.Meta):
+        fields = [
+            *UserSummarySerializer.Meta.fields,
+            "bio",
+            "email",
+            "date_of_birth",
+            "timezone",
+            "is_minor",
+            "created_at",
+            "followers_count",
+            "following_count",
+        ]
+
+
+class SignupInputSerializer(serializers.Serializer):
+    handle = serializers.CharField(max_length=40)
+    password = serializers.CharField(max_length=128, write_only=True)
+    date_of_birth = serializers.DateField()
+    display_name = serializers.CharField(max_length=60, required=False, allow_blank=True, default="")
+    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    timezone = serializers.CharField(max_length=64, required=False, default="UTC")
+    device_name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+
+
+class LoginInputSerializer(serializers.Serializer):
+    handle = serializers.CharField(max_length=40)
+    password = serializers.CharField(max_length=128, write_only=True)
+    device_name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+
+
+class TokenOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AuthToken
+        fields = ["id", "name", "prefix", "created_at", "last_used_at", "expires_at"]
+
+
+class IssuedTokenOutputSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text="The bearer secret. Shown once; only its digest is stored.")
+    token_id = serializers.IntegerField()
+    expires_at = serializers.DateTimeField()
+    user = OwnProfileSerializer()
+
+
+class ProfileUpdateInputSerializer(serializers.Serializer):
+    handle = serializers.CharField(max_length=40, required=False)
+    display_name = serializers.CharField(max_length=60, required=False, allow_blank=True)
+    bio = serializers.CharField(max_length=300, required=False, allow_blank=True)
+    timezone = serializers.CharField(max_length=64, required=False)
+    avatar = serializers.ImageField(required=False)
+
+
+class FollowEdgeOutputSerializer(serializers.Serializer):
+    user = UserSummarySerializer()
+    since = serializers.DateTimeField()
