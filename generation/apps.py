@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+
+
+class GenerationConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "generation"
+
+    def ready(self) -> None:
+        # Cameos sits below generation and asks it, through its ports, to cancel the jobs of
+        # people who lost access to a cameo and to take down videos a cameo owner removed.
+        from cameos import ports as cameo_ports
+        from generation.handlers import cancel_jobs_for_cameo, take_down_video_for_cameo
+
+        cameo_ports.register_job_canceller(cancel_jobs_for_cameo)
+        cameo_ports.register_video_takedown(take_down_video_for_cameo)

@@ -1,0 +1,172 @@
+"""The generator interface: what the pipeline asks of a video backend, whatever renders it.
+
+A backend takes a batch of `RenderRequest`s and returns one `RenderResult` per request, in order,
+with frames already at the requested output size. The caller (the generation task) watermarks,
+encodes, signs and stores them, so every backend's output gets the same treatment. Several
+requests at once let a GPU backend batch compatible jobs into one pass.
+
+Plain module: only `get_backend()` reads Django settings (lazily).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+MAX_CAMEOS = 2  # the Sora app's limit: at most two cameos in one video
+
+# progress(index_in_batch, fraction in [0, 1])
+ProgressCallback = Callable[[int, float], None]
+
+
+class BackendError(Exception):
+    """A render failed. `code` is machine-readable; `retryable` says whether trying again may help."""
+
+    def __init__(self, code: str, message: str, *, retryable: bool) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.retryable = retryable
+
+    def __repr__(self) -> str:
+        return f"BackendError(code={self.code!r}, message={self.message!r}, retryable={self.retryable})"
+
+
+def _check_frames(name: str, frames: np.ndarray | None) -> None:
+    if frames is None:
+        return
+    if not isinstance(frames, np.ndarray) or frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3:
+        raise ValueError(f"{name} must be a uint8 array shaped (T, H, W, 3)")
+    if frames.shape[0] == 0:
+        raise ValueError(f"{name} has no frames")
+
+
+def _check_image(name: str, image: np.ndarray) -> None:
+    if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[-1] != 3:
+        raise ValueError(f"{name} must be a uint8 array shaped (H, W, 3)")
+
+
+@dataclass(frozen=True, eq=False)
+class RenderRequest:
+    """One video to render. Frames and images are RGB uint8 numpy arrays.
+
+    - `cameo_images`: reference images of the people/pets/characters to put in (at most two).
+    - `remix_frames` + `remix_strength`: the parent video to remix; strength 0 keeps it, 1 ignores it.
+    - `remix_remote_id`: the parent's id on the remote server when the parent was rendered there
+      (lets the remote backend call the server's own remix endpoint).
+    - `extend_frames`: a video to continue from its last frame.
+    - `input_reference`: an image to start from (OpenAI's `input_reference`).
+    """
+
+    prompt: str
+    seed: int
+    seconds: int
+    width: int
+    height: int
+    cameo_images: tuple[np.ndarray, ...] = ()
+    remix_frames: np.ndarray | None = None
+    remix_strength: float = 0.6
+    remix_remote_id: str | None = None
+    extend_frames: np.ndarray | None = None
+    input_reference: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if not self.prompt or not self.prompt.strip():
+            raise ValueError("prompt must not be empty")
+        if self.seconds <= 0:
+            raise ValueError("seconds must be positive")
+        if self.width <= 0 or self.height <= 0 or self.width % 2 or self.height % 2:
+            raise ValueError("width and height must be positive and even (H.264 yuv420p)")
+        if len(self.cameo_images) > MAX_CAMEOS:
+            raise ValueError(f"at most {MAX_CAMEOS} cameo images")
+        if not 0.0 <= self.remix_strength <= 1.0:
+            raise ValueError("remix_strength must be in [0, 1]")
+        for index, image in enumerate(self.cameo_images):
+            _check_image(f"cameo_images[{index}]", image)
+        _check_frames("remix_frames", self.remix_frames)
+        _check_frames("extend_frames", self.extend_frames)
+        if self.input_reference is not None:
+            _check_image("input_reference", self.input_reference)
+        # Tuples only: the dataclass is frozen, a list would still be mutable.
+        object.__setattr__(self, "cameo_images", tuple(self.cameo_images))
+
+    @property
+    def size(self) -> str:
+        """The size as the OpenAI Videos API spells it: "WIDTHxHEIGHT"."""
+        return f"{self.width}x{self.height}"
+
+    def batch_key(self) -> tuple[int, int, int]:
+        """Requests with the same key can be rendered in one batched pass."""
+        return (self.seconds, self.width, self.height)
+
+
+@dataclass(eq=False)  # frames are arrays: compare them with numpy, not ==
+class RenderResult:
+    """The rendered video: frames (T, height, width, 3) uint8 at the requested size."""
+
+    frames: np.ndarray
+    fps: int
+    model: str
+    backend: str
+    # Where the render lives on a remote server (its video id), so a later remix can go there.
+    remote_id: str | None = None
+    extra: dict = field(default_factory=dict)
+
+
+@runtime_checkable
+class VideoBackend(Protocol):
+    name: str
+
+    def render(self, requests: list[RenderRequest], progress: ProgressCallback) -> list[RenderResult]:
+        """Render every request; one result per request, in order. Raises BackendError."""
+        ...
+
+
+def noop_progress(index: int, fraction: float) -> None:
+    """A progress callback that ignores progress."""
+
+
+_backends: dict[str, VideoBackend] = {}
+_lock = threading.Lock()
+
+
+def get_backend(name: str | None = None) -> VideoBackend:
+    """The backend named `name` (default: settings.GENERATION_BACKEND), created once per process.
+
+    "embedded" = the shipped video model; "remote" = a server speaking the OpenAI Videos API.
+    """
+    from django.conf import settings
+
+    name = name or settings.GENERATION_BACKEND
+    with _lock:
+        backend = _backends.get(name)
+        if backend is not None:
+            return backend
+        if name == "embedded":
+            from generation.backends.embedded import EmbeddedBackend
+
+            backend = EmbeddedBackend(device=settings.GENERATION_DEVICE)
+        elif name == "remote":
+            from generation.backends.remote import RemoteBackend
+
+            backend = RemoteBackend(
+                base_url=settings.GENERATION_REMOTE_URL,
+                api_key=settings.GENERATION_REMOTE_API_KEY,
+                model=settings.GENERATION_REMOTE_MODEL,
+                poll_s=settings.GENERATION_REMOTE_POLL_S,
+                timeout_s=settings.GENERATION_REMOTE_TIMEOUT_S,
+            )
+        else:
+            raise BackendError("unknown_backend", f"No generation backend named {name!r}.", retryable=False)
+        _backends[name] = backend
+        return backend
+
+
+def reset_backends() -> None:
+    """Forget the cached backends (tests that change settings)."""
+    with _lock:
+        _backends.clear()

@@ -1,0 +1,39 @@
+"""Thin Celery tasks for generation: fetch by id, call the pipeline or a service."""
+
+from __future__ import annotations
+
+import logging
+import socket
+
+from celery import shared_task
+from django.conf import settings
+
+from generation import jobs, pipeline
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(
+    name="generation.tasks.generation_job_run",
+    bind=True,
+    # Routed to the `gpu` queue by CELERY_TASK_ROUTES (and named explicitly where it is sent).
+    # The message is acknowledged only when the task ends, and given back if the worker
+    # process dies, so a crash never loses a job; the job's row lock makes a second run a no-op.
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=settings.GENERATION_SOFT_TIME_LIMIT_S,
+    time_limit=settings.GENERATION_TIME_LIMIT_S,
+)
+def generation_job_run(self, job_id: int) -> str:
+    worker = f"{self.request.hostname or socket.gethostname()}:{self.request.id}"
+    outcome = pipeline.run(job_id, worker=worker)
+    logger.info("generation job %s: %s", job_id, outcome)
+    return outcome
+
+
+@shared_task(name="generation.tasks.generation_jobs_reap")
+def generation_jobs_reap() -> dict[str, int]:
+    report = jobs.generation_jobs_reap()
+    if report.requeued or report.failed or report.resent:
+        logger.warning("reaper: %s", report)
+    return {"requeued": report.requeued, "failed": report.failed, "resent": report.resent}

@@ -1,0 +1,100 @@
+"""Training: a short run's loss falls; checkpoints resume; the export is small."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from generation.video_model import data, training
+from generation.video_model.model import ModelConfig, STDiT
+from tests.video_model.conftest import TINY, fake_embed
+
+
+@pytest.mark.parametrize("loss_kind", ["velocity", "x0"])
+def test_twenty_steps_of_training_lower_the_loss(loss_kind):
+    torch.manual_seed(0)
+    model = STDiT(TINY)
+    optimiser = torch.optim.AdamW(model.parameters(), lr=2e-3)
+    rng = np.random.default_rng(0)
+    examples = [data.sample_example(rng) for _ in range(8)]
+    video = torch.from_numpy(np.stack([e.video for e in examples]))
+    text = torch.from_numpy(fake_embed([e.caption for e in examples]))
+    refs = torch.from_numpy(np.stack([e.refs for e in examples]))
+    n_refs = torch.tensor([e.n_refs for e in examples])
+    generator = torch.Generator().manual_seed(0)
+    losses = []
+    for _ in range(20):
+        loss = training.flow_loss(model, video, text, refs, n_refs, generator, loss=loss_kind)
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        losses.append(loss.item())
+    assert np.mean(losses[-5:]) < 0.8 * np.mean(losses[:5])
+
+
+def test_an_unknown_loss_is_refused():
+    rng = np.random.default_rng(0)
+    example = data.sample_example(rng)
+    with pytest.raises(ValueError, match="unknown loss"):
+        training.flow_loss(
+            STDiT(TINY),
+            torch.from_numpy(example.video[None]),
+            torch.from_numpy(fake_embed([example.caption])),
+            torch.from_numpy(example.refs[None]),
+            torch.tensor([example.n_refs]),
+            torch.Generator().manual_seed(0),
+            loss="l1",
+        )
+
+
+@pytest.fixture
+def small_captions(monkeypatch):
+    """Caption table and embeddings without MiniLM: every key gets its own fake vectors."""
+    monkeypatch.setattr(
+        training, "embed_captions", lambda caps, cache_dir, progress=print: dict(zip(caps, fake_embed(caps)))
+    )
+    table = {}
+    rng = np.random.default_rng(0)
+    for _ in range(64):
+        key = data.sample_example(rng).key
+        table[key] = data.captions_for_key(key, limit=2)
+
+    class Table(dict):
+        def __missing__(self, key):  # keys the tiny run draws that the sample above missed
+            self[key] = data.captions_for_key(key, limit=2)
+            return self[key]
+
+    monkeypatch.setattr(training, "caption_table", lambda: Table(table))
+    # Embeddings are looked up by caption; compute missing ones on the fly for the test.
+    monkeypatch.setattr(training, "ClipStream", _LazyStream)
+
+
+class _LazyStream(training.ClipStream):
+    def __init__(self, config, captions, embeddings, **kw):
+        super().__init__(config, captions, _LazyEmbeddings(embeddings), **kw)
+
+
+class _LazyEmbeddings(dict):
+    def __missing__(self, caption):
+        self[caption] = fake_embed([caption])[0]
+        return self[caption]
+
+
+def test_train_checkpoints_resumes_and_exports(tmp_path, small_captions):
+    config = training.TrainConfig(steps=4, batch=2, checkpoint_every=2, warmup=1)
+    export = tmp_path / "weights.pt"
+    small = ModelConfig(dim=32, depth=1, heads=2)
+    summary = training.train(
+        config, workdir=tmp_path / "run", model_config=small, export_to=export, say=lambda s: None, show_progress=False
+    )
+    assert summary["steps"] == 4 and (tmp_path / "run" / "checkpoint.pt").exists()
+    config.steps = 6
+    again = training.train(
+        config, workdir=tmp_path / "run", model_config=small, resume=True, say=lambda s: None, show_progress=False
+    )
+    assert again["steps"] == 6 and len(again["losses"]) <= 2
+    model = training.load_weights(export)
+    assert model.config.dim == 32
+    blob = torch.load(export, weights_only=False)
+    assert all(v.dtype == torch.float16 for v in blob["state"].values() if v.is_floating_point())
