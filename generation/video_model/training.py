@@ -50,6 +50,9 @@ class TrainConfig:
     # "x0": the x0 error unweighted, which gives the noisy end (layout, motion, the prompt's
     # colour and direction) its share of the gradient. See docs/video_model.md, "Training".
     loss: str = "velocity"
+    # > 1 moves training time toward the noisy end (t' = s t / (1 + (s - 1) t), as in SD3),
+    # where the clip's layout and motion are decided.
+    t_shift: float = 1.0
     seed: int = 0
     threads: int = 1  # leave the other core of a shared 2-core machine free
     checkpoint_every: int = 100
@@ -159,6 +162,7 @@ def flow_loss(
     p_drop_text: float = 0.1,
     p_prefix: float = 0.2,
     loss: str = "velocity",
+    t_shift: float = 1.0,
 ) -> torch.Tensor:
     """Rectified flow: x_t = (1 - t) x0 + t eps; the loss is on v = eps - x0, which the network
     gives through its x0 prediction (see `STDiT.velocity`), or with ``loss="x0"`` on the x0
@@ -171,6 +175,7 @@ def flow_loss(
     noise = torch.randn(x0.shape, generator=generator)
     # Logit-normal t puts more training on the middle of the path, where it matters most.
     t = torch.sigmoid(torch.randn(b, generator=generator))
+    t = t_shift * t / (1 + (t_shift - 1) * t)
     xt = (1 - t)[:, None, None, None, None] * x0 + t[:, None, None, None, None] * noise
     drop = torch.rand(b, generator=generator) < p_drop_text
     text = torch.where(drop[:, None], model.null_text.expand_as(text), text)
@@ -196,7 +201,14 @@ def flow_loss(
 
 
 def save_checkpoint(
-    path: Path, *, model: STDiT, ema: STDiT, optimiser: torch.optim.Optimizer, step: int, train: TrainConfig
+    path: Path,
+    *,
+    model: STDiT,
+    ema: STDiT,
+    optimiser: torch.optim.Optimizer,
+    step: int,
+    train: TrainConfig,
+    step_offset: int = 0,
 ) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
@@ -206,6 +218,7 @@ def save_checkpoint(
             "ema": ema.state_dict(),
             "optimiser": optimiser.state_dict(),
             "step": step,
+            "step_offset": step_offset,
             "config": model.config.as_dict(),
             "train": train.__dict__,
             "torch_rng": torch.get_rng_state(),
@@ -259,6 +272,7 @@ def train(
     workdir: Path,
     model_config: ModelConfig | None = None,
     resume: bool = False,
+    init_from: Path | None = None,
     export_to: Path | None = None,
     workers: int = 0,
     say: Callable[[str], None] = print,
@@ -275,6 +289,18 @@ def train(
     ema = copy.deepcopy(model).requires_grad_(False)
     optimiser = torch.optim.AdamW(model.parameters(), lr=train_config.lr, weight_decay=train_config.weight_decay)
     step = 0
+    # Steps the starting weights had already been trained for (``init_from``): exported weights
+    # report the total, so a fine-tuned checkpoint still says how much training it holds.
+    step_offset = 0
+    if init_from is not None and not (resume and checkpoint.exists()):
+        # A new run (fresh optimiser and schedule) that starts from trained weights.
+        blob = torch.load(init_from, map_location="cpu", weights_only=False)
+        model_config = ModelConfig(**blob["config"])
+        model = load_weights(init_from).train().requires_grad_(True)
+        ema = copy.deepcopy(model).requires_grad_(False)
+        optimiser = torch.optim.AdamW(model.parameters(), lr=train_config.lr, weight_decay=train_config.weight_decay)
+        step_offset = int(blob.get("step", 0))
+        say(f"starting from {init_from} (trained {step_offset} steps)")
     if resume and checkpoint.exists():
         blob = torch.load(checkpoint, map_location="cpu", weights_only=False)
         model_config = ModelConfig(**blob["config"])
@@ -285,13 +311,14 @@ def train(
         optimiser = torch.optim.AdamW(model.parameters(), lr=train_config.lr, weight_decay=train_config.weight_decay)
         optimiser.load_state_dict(blob["optimiser"])
         step = int(blob["step"])
+        step_offset = int(blob.get("step_offset", 0))
         torch.set_rng_state(blob["torch_rng"])
         say(f"resumed from {checkpoint} at step {step}")
     say(f"model: {count_parameters(model) / 1e6:.2f}M parameters, {model_config.tokens} video tokens per clip")
 
     table = caption_table()
     embeddings = embed_captions([c for caps in table.values() for c in caps], workdir.parent, progress=say)
-    if step == 0:
+    if step == 0 and step_offset == 0:
         set_text_statistics(model, embeddings)
         ema.load_state_dict(model.state_dict())
     # A resumed run draws new clips (seeded by the step) rather than replaying the old ones.
@@ -329,6 +356,7 @@ def train(
             p_drop_text=train_config.p_drop_text,
             p_prefix=train_config.p_prefix,
             loss=train_config.loss,
+            t_shift=train_config.t_shift,
         )
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
@@ -347,9 +375,17 @@ def train(
             bar.update(1)
             bar.set_postfix(loss=f"{running:.4f}", lr=f"{optimiser.param_groups[0]['lr']:.1e}", refresh=False)
         if step % train_config.checkpoint_every == 0 or step == train_config.steps:
-            save_checkpoint(checkpoint, model=model, ema=ema, optimiser=optimiser, step=step, train=train_config)
+            save_checkpoint(
+                checkpoint,
+                model=model,
+                ema=ema,
+                optimiser=optimiser,
+                step=step,
+                train=train_config,
+                step_offset=step_offset,
+            )
             if export_to is not None:
-                export_weights(ema, export_to, step=step)
+                export_weights(ema, export_to, step=step_offset + step)
     if bar is not None:
         bar.close()
     return {
@@ -379,8 +415,15 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     parser.add_argument("--checkpoint-every", type=int, default=TrainConfig.checkpoint_every)
     parser.add_argument("--resume", action="store_true")
     parser.add_argument(
+        "--init-from",
+        type=Path,
+        default=None,
+        help="start a new run from these weights (e.g. the shipped checkpoint) instead of from scratch",
+    )
+    parser.add_argument(
         "--loss", choices=["velocity", "x0"], default=TrainConfig.loss, help="what the squared error is taken on"
     )
+    parser.add_argument("--t-shift", type=float, default=TrainConfig.t_shift, help="> 1 trains more at the noisy end")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-progress", action="store_true", help="log lines instead of a progress bar")
     return parser
@@ -395,6 +438,7 @@ def run_from_args(args: argparse.Namespace, say: Callable[[str], None] = print) 
         seed=args.seed,
         checkpoint_every=args.checkpoint_every,
         loss=args.loss,
+        t_shift=args.t_shift,
     )
     model_config = ModelConfig(dim=args.dim, depth=args.depth, heads=args.heads, attention=args.attention)
     summary = train(
@@ -402,6 +446,7 @@ def run_from_args(args: argparse.Namespace, say: Callable[[str], None] = print) 
         workdir=args.workdir,
         model_config=model_config,
         resume=args.resume,
+        init_from=args.init_from,
         export_to=args.export,
         workers=args.workers,
         say=say,

@@ -98,3 +98,27 @@ def test_train_checkpoints_resumes_and_exports(tmp_path, small_captions):
     assert model.config.dim == 32
     blob = torch.load(export, weights_only=False)
     assert all(v.dtype == torch.float16 for v in blob["state"].values() if v.is_floating_point())
+
+
+def test_a_run_can_start_from_shipped_style_weights(tmp_path, small_captions):
+    small = ModelConfig(dim=32, depth=1, heads=2)
+    first = tmp_path / "first.pt"
+    config = training.TrainConfig(steps=3, batch=2, checkpoint_every=3, warmup=1)
+    training.train(
+        config, workdir=tmp_path / "a", model_config=small, export_to=first, say=lambda s: None, show_progress=False
+    )
+    start = training.load_weights(first)
+
+    tuned = tmp_path / "tuned.pt"
+    config = training.TrainConfig(steps=2, batch=2, checkpoint_every=2, warmup=1, lr=0.0)
+    lines: list[str] = []
+    training.train(
+        config, workdir=tmp_path / "b", init_from=first, export_to=tuned, say=lines.append, show_progress=False
+    )
+    assert any("trained 3 steps" in line for line in lines)
+    blob = torch.load(tuned, weights_only=False)
+    assert blob["step"] == 3 + 2  # the export counts the steps the starting weights held
+    # At lr 0 the weights cannot move: the run really started from the given ones (fp16 round trip).
+    after = training.load_weights(tuned)
+    for name, value in start.state_dict().items():
+        assert torch.allclose(after.state_dict()[name], value, atol=1e-3), name
