@@ -373,8 +373,9 @@ def main() -> None:
         "load_average_1m_before_after": [round(load_before[0], 2), round(load_after[0], 2)],
         "load_average_1m_during": result["load"],
         "db_connections": "psycopg pool per process (DB_POOL=1)" if POOL else "a new connection per request",
-        "load_note": "a shared 2-core machine: other engineers' jobs (a video-model training run, test suites) "
-        "ran at the same time; see the load averages",
+        # The clients, the servers and PostgreSQL share this machine's cores; anything else that
+        # ran at the same time shows in the load averages before and after.
+        "load_note": "the load averages include the benchmark's own clients, servers and PostgreSQL",
         **(seed_info or {}),
     }
     path = write_result("feed_latency", params=params, metrics=metrics, units=units)
