@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from django.conf import settings
 
-# What an owner may forbid for videos featuring their cameo. The same keys as
-# moderation.policy.categories.RESTRICTION_CODES (which enforces them); cameos sits below the
-# policy layer and may not import it, so a test keeps the two in step.
+# What an owner may forbid for videos featuring their cameo; moderation.policy enforces them
+# (moderation.policy.categories re-exports this table).
 RESTRICTION_CODES: dict[str, str] = {
     "no_political": "No political content",
     "no_romantic": "No romantic or flirtatious content",

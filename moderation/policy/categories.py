@@ -1,10 +1,13 @@
 """The policy's vocabulary: content categories and cameo restriction codes.
 
-Plain module, no Django. The cameos app validates an owner's restrictions against
-`RESTRICTION_CODES`; the console shows `CATEGORIES` labels.
+No models and no settings. The restriction codes are the cameos app's own
+(`cameos.constants`, which stores them on a cameo); the policy enforces them and the console
+shows `CATEGORIES` labels.
 """
 
 from __future__ import annotations
+
+from cameos import constants as cameo_constants
 
 # Content categories the prompt layers (rules, classifier, remote) decide on. Every one blocks.
 CATEGORIES: dict[str, str] = {
@@ -28,17 +31,8 @@ OTHER_CATEGORIES: dict[str, str] = {
     "banned_media": "Matches media removed by moderation",
 }
 
-# What a cameo owner may forbid for videos featuring their cameo (code -> label).
-RESTRICTION_CODES: dict[str, str] = {
-    "no_political": "No political content",
-    "no_romantic": "No romantic or flirtatious content",
-    "no_sexual": "No sexual or suggestive content",
-    "no_violence": "No violence, fighting or weapons",
-    "no_religious": "No religious content",
-    "no_alcohol_drugs": "No alcohol, smoking or drugs",
-    "no_mockery": "No mockery or humiliation",
-    "no_horror": "No horror or gore",
-    "no_advertising": "No ads or product endorsements",
-}
+# What a cameo owner may forbid for videos featuring their cameo (code -> label). Declared by
+# cameos, which stores them on the cameo; moderation enforces them.
+RESTRICTION_CODES: dict[str, str] = cameo_constants.RESTRICTION_CODES
 
 CAMEO_KINDS: tuple[str, ...] = ("person", "pet", "object", "character")
