@@ -27,7 +27,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from benchmarks.common import base_database_url
+from benchmarks.common import bench_database_env
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -41,27 +41,11 @@ STORAGE_ROWS = int(os.environ.get("BENCH_EVENTS_STORAGE_ROWS", "5000000"))
 SEED = 20261122
 
 
-def _bench_env() -> dict[str, str]:
-    from sora_social.demo.database import database_url_with_name
-
-    base = base_database_url()
-    name = base.rsplit("/", 1)[-1].split("?")[0] + "_bench_events"
-    return {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "sora_social.settings",
-        "DJANGO_ENV": "development",
-        "DATABASE_URL": database_url_with_name(base, name),
-        "REDIS_KEY_PREFIX": "sora-bench",
-        "MEDIA_ROOT": str(ROOT / "var" / "bench-media"),
-        "LOG_LEVEL": "WARNING",
-    }
-
-
 def main() -> None:
     """Fresh database, measure in a child process (its own Django settings), drop the database."""
     from sora_social.demo.database import migrate, recreate_database
 
-    env = _bench_env()
+    env = bench_database_env("_bench_events")
     print(f"[events] preparing {env['DATABASE_URL'].rsplit('/', 1)[-1]} ...", flush=True)
     recreate_database(env["DATABASE_URL"])
     try:

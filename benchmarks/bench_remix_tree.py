@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks.common import base_database_url
+from benchmarks.common import bench_database_env
 
 ROOT = Path(__file__).resolve().parents[1]
 NODES = 10_000
@@ -30,27 +30,11 @@ PAGE = 20
 SEED = 20261122
 
 
-def _bench_env() -> dict[str, str]:
-    from sora_social.demo.database import database_url_with_name
-
-    base = base_database_url()
-    name = base.rsplit("/", 1)[-1].split("?")[0] + "_bench_tree"
-    return {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "sora_social.settings",
-        "DJANGO_ENV": "development",
-        "DATABASE_URL": database_url_with_name(base, name),
-        "REDIS_KEY_PREFIX": "sora-bench",
-        "MEDIA_ROOT": str(ROOT / "var" / "bench-media"),
-        "LOG_LEVEL": "WARNING",
-    }
-
-
 def main() -> None:
     """Fresh database, measure in a child process (its own Django settings), drop the database."""
     from sora_social.demo.database import migrate, recreate_database
 
-    env = _bench_env()
+    env = bench_database_env("_bench_tree")
     print(f"[remix_tree] preparing {env['DATABASE_URL'].rsplit('/', 1)[-1]} ...", flush=True)
     recreate_database(env["DATABASE_URL"])
     try:
@@ -115,7 +99,7 @@ def _seed_tree(rng: random.Random, parents: list[int | None], base_id: int, user
     columns = (
         "id, author_id, video_id, caption, visibility, remix_permission, remix_of_id, root_id, depth, "
         "remix_count, descendant_count, like_count, comment_count, share_count, created_at, deleted_at, "
-        "delete_kind, delete_reason, deleted_by_id"
+        "delete_kind, delete_reason, deleted_by_id, age_restricted"
     )
     with (
         transaction.atomic(),
@@ -147,6 +131,7 @@ def _seed_tree(rng: random.Random, parents: list[int | None], base_id: int, user
                     "author" if deleted else "",
                     "",
                     None,
+                    False,
                 )
             )
     return {"root_id": base_id, "max_depth": max(depths), "root_direct_remixes": direct[0]}

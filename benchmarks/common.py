@@ -18,6 +18,25 @@ def base_database_url() -> str:
     return os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/sora_social")
 
 
+def bench_database_env(suffix: str, **extra: str) -> dict[str, str]:
+    """Environment for a benchmark's child processes: development settings on its own database
+    (the development database's name + ``suffix``), its own Redis prefix and media folder."""
+    from sora_social.demo.database import database_url_with_name
+
+    base = base_database_url()
+    name = base.rsplit("/", 1)[-1].split("?")[0] + suffix
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "sora_social.settings",
+        "DJANGO_ENV": "development",
+        "DATABASE_URL": database_url_with_name(base, name),
+        "REDIS_KEY_PREFIX": "sora-bench",
+        "MEDIA_ROOT": str(Path(__file__).resolve().parents[1] / "var" / "bench-media"),
+        "LOG_LEVEL": "WARNING",
+        **extra,
+    }
+
+
 def machine() -> dict[str, Any]:
     return {
         "cpu_count": os.cpu_count(),
