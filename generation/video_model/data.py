@@ -208,11 +208,13 @@ def sample_clip_spec(
     cameo_textures: list[np.ndarray] | None = None,
     objects: list[ObjectSpec] | None = None,
     direction: str | None = None,
+    motion_boost: dict[str, float] | None = None,
 ) -> ClipSpec:
     """Draw a random clip: motion, objects and the physics that moves them.
 
     ``cameo_textures`` (0-2 reference images) makes the first objects cameo sprites;
-    ``objects``/``motion``/``direction`` pin those choices (used by evaluation).
+    ``objects``/``motion``/``direction`` pin those choices (used by evaluation);
+    ``motion_boost`` multiplies the default odds of some motions (a training focus).
     """
     s = scene_scale(size)
     times = np.arange(frames) / fps
@@ -227,6 +229,8 @@ def sample_clip_spec(
         else:
             choices = ["drop", "throw", "slide", "roll", "rise", "jump", "static", "collide"]
             weights = np.array([0.24, 0.10, 0.14, 0.10, 0.11, 0.12, 0.05, 0.14])
+            for name, factor in (motion_boost or {}).items():
+                weights[choices.index(name)] *= factor
             if textures:  # a cameo sprite is a square card: it slides, never rolls
                 weights[choices.index("roll")] = 0.0
             motion = str(rng.choice(choices, p=weights / weights.sum()))
@@ -743,6 +747,7 @@ def sample_example(
     p_cameo: float = 0.2,
     p_two_cameos: float = 0.2,
     captions: dict[tuple, list[str]] | None = None,
+    motion_boost: dict[str, float] | None = None,
 ) -> Example:
     """One random training example: a clip, a caption that fits it, and its cameo refs."""
     refs = np.zeros((2, REF_SIZE, REF_SIZE, 3), np.uint8)
@@ -751,7 +756,7 @@ def sample_example(
         textures.append(random_texture(rng))
         if rng.random() < p_two_cameos:
             textures.append(random_texture(rng))
-    spec = sample_clip_spec(rng, size=size, frames=frames, fps=fps, cameo_textures=textures)
+    spec = sample_clip_spec(rng, size=size, frames=frames, fps=fps, cameo_textures=textures, motion_boost=motion_boost)
     for i, t in enumerate(textures):
         refs[i] = t
     jitter = rng.uniform(-12, 12, (len(spec.objects), 3)).astype(np.float32)

@@ -21,7 +21,7 @@ import math
 import os
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -53,6 +53,9 @@ class TrainConfig:
     # > 1 moves training time toward the noisy end (t' = s t / (1 + (s - 1) t), as in SD3),
     # where the clip's layout and motion are decided.
     t_shift: float = 1.0
+    # Multipliers on the default odds of some motions ({"drop": 1.5}): a run that focuses on
+    # what the model draws worst without dropping the rest.
+    motion_boost: dict[str, float] = field(default_factory=dict)
     seed: int = 0
     threads: int = 1  # leave the other core of a shared 2-core machine free
     checkpoint_every: int = 100
@@ -110,8 +113,10 @@ class ClipStream(torch.utils.data.IterableDataset):
         *,
         seed: int,
         p_cameo: float,
+        motion_boost: dict[str, float] | None = None,
     ) -> None:
         super().__init__()
+        self.motion_boost = dict(motion_boost or {})
         self.config = config
         self.captions = captions
         self.embeddings = embeddings
@@ -130,6 +135,7 @@ class ClipStream(torch.utils.data.IterableDataset):
                 fps=self.config.fps,
                 p_cameo=self.p_cameo,
                 captions=self.captions,
+                motion_boost=self.motion_boost,
             )
             yield (
                 torch.from_numpy(ex.video),
@@ -322,7 +328,14 @@ def train(
         set_text_statistics(model, embeddings)
         ema.load_state_dict(model.state_dict())
     # A resumed run draws new clips (seeded by the step) rather than replaying the old ones.
-    stream = ClipStream(model_config, table, embeddings, seed=train_config.seed + step, p_cameo=train_config.p_cameo)
+    stream = ClipStream(
+        model_config,
+        table,
+        embeddings,
+        seed=train_config.seed + step,
+        p_cameo=train_config.p_cameo,
+        motion_boost=train_config.motion_boost,
+    )
     loader = torch.utils.data.DataLoader(
         stream,
         batch_size=train_config.batch,
@@ -398,6 +411,23 @@ def train(
     }
 
 
+def parse_motion_boost(text: str) -> dict[str, float]:
+    """``"drop=1.5,throw=1.2"`` -> ``{"drop": 1.5, "throw": 1.2}`` (motions from data.MOTIONS)."""
+    boost: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, _, value = part.partition("=")
+        if name not in data.MOTIONS:
+            raise argparse.ArgumentTypeError(f"unknown motion {name!r} (one of {', '.join(data.MOTIONS)})")
+        try:
+            factor = float(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{part!r}: the factor must be a number") from None
+        if not 0 <= factor <= 20:
+            raise argparse.ArgumentTypeError(f"{part!r}: the factor must be between 0 and 20")
+        boost[name] = factor
+    return boost
+
+
 def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
     """The command-line options (shared by this module and `manage.py train_video_model`)."""
     parser = parser or argparse.ArgumentParser(description="Train the embedded video model on procedural clips.")
@@ -424,6 +454,12 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
         "--loss", choices=["velocity", "x0"], default=TrainConfig.loss, help="what the squared error is taken on"
     )
     parser.add_argument("--t-shift", type=float, default=TrainConfig.t_shift, help="> 1 trains more at the noisy end")
+    parser.add_argument(
+        "--motion-boost",
+        type=parse_motion_boost,
+        default={},
+        help="multiply the odds of some motions, e.g. drop=1.5,throw=1.2 (a focused run)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-progress", action="store_true", help="log lines instead of a progress bar")
     return parser
@@ -439,6 +475,7 @@ def run_from_args(args: argparse.Namespace, say: Callable[[str], None] = print) 
         checkpoint_every=args.checkpoint_every,
         loss=args.loss,
         t_shift=args.t_shift,
+        motion_boost=dict(getattr(args, "motion_boost", None) or {}),
     )
     model_config = ModelConfig(dim=args.dim, depth=args.depth, heads=args.heads, attention=args.attention)
     summary = train(

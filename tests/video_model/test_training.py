@@ -122,3 +122,42 @@ def test_a_run_can_start_from_shipped_style_weights(tmp_path, small_captions):
     after = training.load_weights(tuned)
     for name, value in start.state_dict().items():
         assert torch.allclose(after.state_dict()[name], value, atol=1e-3), name
+
+
+def test_motion_boost_is_parsed_and_bad_values_are_refused():
+    import argparse
+
+    assert training.parse_motion_boost("drop=1.6, throw=1.2") == {"drop": 1.6, "throw": 1.2}
+    assert training.parse_motion_boost("") == {}
+    for bad in ("fly=2", "drop=x", "drop=-1", "drop=50"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            training.parse_motion_boost(bad)
+    args = training.build_parser().parse_args(["--motion-boost", "drop=2", "--steps", "1"])
+    assert args.motion_boost == {"drop": 2.0}
+
+
+def test_a_motion_boost_changes_what_the_stream_draws():
+    class RecordingTable(dict):
+        """Caption keys as the stream asks for them (the key's first part is the motion)."""
+
+        drawn: list[str]
+
+        def __getitem__(self, key):
+            self.drawn.append(key[0])
+            return data.captions_for_key(key, limit=1)
+
+    class AnyEmbedding(dict):
+        def __missing__(self, caption):
+            return np.zeros(4, np.float32)
+
+    def drop_share(boost):
+        table = RecordingTable()
+        table.drawn = []
+        clips = iter(training.ClipStream(TINY, table, AnyEmbedding(), seed=3, p_cameo=0.0, motion_boost=boost))
+        for _ in range(300):
+            next(clips)
+        return table.drawn.count("drop") / len(table.drawn)
+
+    plain, boosted = drop_share({}), drop_share({"drop": 3.0})
+    assert 0.15 < plain < 0.35  # the default odds: about a quarter
+    assert boosted > plain + 0.15
