@@ -80,9 +80,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "sora_social.common.middleware.ServerTimingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "sora_social.common.middleware.RejectNulCharactersMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "sora_social.common.middleware.StaticFilesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
