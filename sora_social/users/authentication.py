@@ -24,7 +24,12 @@ def user_for_token(secret: str) -> tuple[User, AuthToken] | None:
         return None
     now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_GRANULARITY:
-        AuthToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        # Imported here: services import the error module, which imports DRF, whose settings
+        # import this module.
+        from sora_social.users.services import token_touch
+
+        token_touch(token_id=token.pk, now=now)
+        token.last_used_at = now
     return token.user, token
 
 

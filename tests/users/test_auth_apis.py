@@ -157,3 +157,24 @@ def test_purging_expired_tokens_keeps_live_ones():
     AuthToken.objects.filter(pk=old.pk).update(expires_at=timezone.now() - timedelta(days=40))
     assert tokens_purge_expired_task() == 1
     assert list(AuthToken.objects.values_list("pk", flat=True)) == [live.pk]
+
+
+def test_last_used_is_written_at_most_every_few_minutes(client_for, user):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    client = client_for(user)
+    token = AuthToken.objects.get(user=user)
+    assert token.last_used_at is None
+    assert client.get("/api/v1/me").status_code == 200
+    token.refresh_from_db()
+    first = token.last_used_at
+    assert first is not None
+    assert client.get("/api/v1/me").status_code == 200
+    token.refresh_from_db()
+    assert token.last_used_at == first  # within the granularity: no write
+    AuthToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now() - timedelta(minutes=10))
+    assert client.get("/api/v1/me").status_code == 200
+    token.refresh_from_db()
+    assert timezone.now() - token.last_used_at < timedelta(minutes=1)
