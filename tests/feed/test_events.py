@@ -139,7 +139,8 @@ def test_events_need_a_token(anon_client):
 
 
 def test_the_log_is_compact_and_scannable_by_time():
-    """The storage shape docs/posts.md promises: small ints, one b-tree (the dedupe key), BRIN on time."""
+    """The storage shape docs/posts.md promises: small ints, the dedupe key, BRIN on time, and
+    one covering b-tree for a viewer's recent events."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'feed_engagementevent'"
@@ -154,9 +155,12 @@ def test_the_log_is_compact_and_scannable_by_time():
     assert columns["type"] == "smallint" and columns["surface"] == "smallint"
     assert columns["completion"] == "real" and columns["watch_ms"] == "integer"
     assert columns["user_id"] == "bigint" and columns["post_id"] == "bigint" and columns["event_id"] == "uuid"
-    assert len(indexes) == 2
+    assert len(indexes) == 3
     assert any("USING brin (received_at)" in d for d in indexes.values())
     assert any("UNIQUE" in d and "(user_id, event_id)" in d for d in indexes.values())
+    assert "(user_id, received_at) INCLUDE (type, post_id, occurred_at, completion, watch_ms)" in indexes[
+        "event_user_recent"
+    ]
     assert foreign_keys == 0  # no per-row referential checks on the hot insert
 
 
