@@ -41,9 +41,12 @@ class _Api(APIView):
         # Server-Timing: wall time in the view and the CPU time this thread spent on it (the
         # benchmarks read both; on a shared machine the CPU time is the stable number).
         wall, cpu = time.perf_counter(), time.thread_time()
+        self.stage_timings: dict[str, float] = {}  # filled by views that build in stages (for-you)
         response = super().dispatch(request, *args, **kwargs)
+        stages = "".join(f", {name};dur={ms:.1f}" for name, ms in self.stage_timings.items())
         response["Server-Timing"] = (
             f"app;dur={(time.perf_counter() - wall) * 1000:.1f}, cpu;dur={(time.thread_time() - cpu) * 1000:.1f}"
+            + stages
         )
         return response
 
@@ -88,6 +91,8 @@ class ForYouFeedApi(_Api):
             limit=page_size_from(request),
             explain=explain,
         )
+        self.stage_timings = page.timings
+        serialize_started = time.perf_counter()
         urls = ContentUrls(request)
         results = []
         for it in page.items:
@@ -109,6 +114,7 @@ class ForYouFeedApi(_Api):
         body.update(
             limit_reached=page.limit_reached, daily_limit=_daily(page.daily_limit), personalized=page.personalized
         )
+        page.timings["serialize"] = (time.perf_counter() - serialize_started) * 1000
         return Response(body)
 
 

@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import random
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -48,6 +51,18 @@ from sora_social.common.pagination import decode_cursor, encode_cursor
 from sora_social.users.models import User
 
 # --- building a session ----------------------------------------------------------------------
+
+
+@contextmanager
+def _timed(timings: dict[str, float] | None, stage: str) -> Iterator[None]:
+    """Add the wall milliseconds of the block to ``timings[stage]`` (the API reports them in
+    its Server-Timing header, so an operator sees where a slow page spent its time)."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        if timings is not None:
+            timings[stage] = timings.get(stage, 0.0) + (time.perf_counter() - started) * 1000
 
 
 # The columns of a ranked list's explain matrix (one float64 row per item, in scroll order).
@@ -323,16 +338,23 @@ def _blas_single_threaded() -> bool:
     return True
 
 
-def for_you_rank(*, user: User, now: datetime | None = None, seed: int | None = None) -> Ranked:
-    """Rank a fresh for-you list for `user` (without posts they have seen recently)."""
+def for_you_rank(
+    *, user: User, now: datetime | None = None, seed: int | None = None, timings: dict[str, float] | None = None
+) -> Ranked:
+    """Rank a fresh for-you list for `user` (without posts they have seen recently).
+    ``timings``: filled with each stage's wall milliseconds."""
     _blas_single_threaded()
     now = now or timezone.now()
     rng = random.Random(seed)
-    profile = viewer_profile_cached(user, now=now)
-    exclude = store.seen_ids(user.pk, ttl_s=cfg()["SEEN_TTL_S"]) | profile.excluded_posts
-    source_of = sources.gather(profile, now=now, rng=rng, exclude=exclude)
-    ids, batch, hidden_days = candidate_batch(profile, list(source_of), now=now)
-    return rank_candidates(profile, ids, source_of, batch, hidden_days)
+    with _timed(timings, "profile"):
+        profile = viewer_profile_cached(user, now=now)
+        exclude = store.seen_ids(user.pk, ttl_s=cfg()["SEEN_TTL_S"]) | profile.excluded_posts
+    with _timed(timings, "sources"):
+        source_of = sources.gather(profile, now=now, rng=rng, exclude=exclude)
+    with _timed(timings, "candidates"):
+        ids, batch, hidden_days = candidate_batch(profile, list(source_of), now=now)
+    with _timed(timings, "rank"):
+        return rank_candidates(profile, ids, source_of, batch, hidden_days)
 
 
 # --- paging for-you ---------------------------------------------------------------------------
@@ -359,6 +381,7 @@ class ForYouPage:
     model: str = ""
     nudges: list[dict[str, Any]] = field(default_factory=list)
     lineage: dict[int, Any] = field(default_factory=dict)  # credits of the posts' parents and roots
+    timings: dict[str, float] = field(default_factory=dict)  # wall ms per stage (Server-Timing)
 
 
 def _local_day(user: User, now: datetime) -> tuple[str, datetime]:
@@ -390,19 +413,22 @@ def _decode_for_you_cursor(cursor: str) -> tuple[str, int]:
 _EXPLAIN_ROW_BYTES = 8 * len(EXPLAIN_COLUMNS)
 
 
-def _new_session(user: User, now: datetime) -> tuple[str | None, dict[str, Any], Ranked]:
-    ranked = for_you_rank(user=user, now=now)
+def _new_session(
+    user: User, now: datetime, timings: dict[str, float] | None = None
+) -> tuple[str | None, dict[str, Any], Ranked]:
+    ranked = for_you_rank(user=user, now=now, timings=timings)
     header = {"personalized": ranked.personalized, "model": ranked.model, "candidates": ranked.candidates}
     if not ranked.post_ids:
         return None, header, ranked
-    sid = store.session_create(
-        user.pk,
-        header,
-        ranked.post_ids,
-        ranked.sources,
-        ranked.explain.astype("<f8").tobytes(),
-        ttl_s=cfg()["SESSION_TTL_S"],
-    )
+    with _timed(timings, "store"):
+        sid = store.session_create(
+            user.pk,
+            header,
+            ranked.post_ids,
+            ranked.sources,
+            ranked.explain.astype("<f8").tobytes(),
+            ttl_s=cfg()["SESSION_TTL_S"],
+        )
     return sid, header, ranked
 
 
@@ -423,15 +449,17 @@ def for_you_page(
         limit = min(limit, daily.remaining)
 
     sliced = None
+    timings: dict[str, float] = {}
     row_bytes = _EXPLAIN_ROW_BYTES if explain else 0
     if cursor:
         sid, offset = _decode_for_you_cursor(cursor)
-        sliced = store.session_slice(user.pk, sid, offset, offset + limit, ttl_s=ttl, explain_row_bytes=row_bytes)
+        with _timed(timings, "slice"):
+            sliced = store.session_slice(user.pk, sid, offset, offset + limit, ttl_s=ttl, explain_row_bytes=row_bytes)
         # Expired (or not this user's), or this list ran out: a new list, without what was seen.
         if sliced is not None and not sliced.post_ids and offset >= sliced.length:
             sliced = None
     if sliced is None:
-        sid, header, ranked = _new_session(user, now)
+        sid, header, ranked = _new_session(user, now, timings)
         offset = 0
         sliced = store.SessionSlice(
             header=header,
@@ -442,7 +470,8 @@ def for_you_page(
         )
     header, length = sliced.header, sliced.length
     rows = np.frombuffer(sliced.explain, dtype="<f8").reshape(-1, len(EXPLAIN_COLUMNS)) if sliced.explain else None
-    found = hydrate(user, sliced.post_ids)
+    with _timed(timings, "hydrate"):
+        found = hydrate(user, sliced.post_ids)
     posts = {p.pk: p for p in found}
     page: list[dict[str, Any]] = []
     for i, (post_id, srcs) in enumerate(zip(sliced.post_ids, sliced.sources, strict=True)):
@@ -451,12 +480,15 @@ def for_you_page(
             continue  # removed, hidden, reported or blocked since the list was built
         x = explain_data(rows[i], srcs, offset + i + 1) if rows is not None and i < len(rows) else None
         page.append({"type": "post", "post": post, "source": srcs[0], "explain": x})
-    store.seen_add(user.pk, [it["post"].pk for it in page], ttl_s=settings_["SEEN_TTL_S"], cap=settings_["SEEN_CAP"])
-    if daily is not None and page:
-        daily.used = store.daily_add(user.pk, _local_day(user, now)[0], len(page))
+    with _timed(timings, "seen"):
+        seen = [it["post"].pk for it in page]
+        store.seen_add(user.pk, seen, ttl_s=settings_["SEEN_TTL_S"], cap=settings_["SEEN_CAP"])
+        if daily is not None and page:
+            daily.used = store.daily_add(user.pk, _local_day(user, now)[0], len(page))
 
     if sid is not None and page:
-        nudge = _maybe_nudge(user, sid, now)
+        with _timed(timings, "nudge"):
+            nudge = _maybe_nudge(user, sid, now)
         if nudge is not None:
             page.insert(min(3, len(page)), nudge)
 
@@ -474,6 +506,7 @@ def for_you_page(
         personalized=bool(header.get("personalized", True)),
         model=str(header.get("model", "")),
         lineage=found.lineage,
+        timings=timings,
     )
 
 

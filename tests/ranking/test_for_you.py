@@ -187,3 +187,27 @@ def test_for_you_query_count_is_pinned(client_for, django_assert_max_num_queries
     # Next pages read the frozen list from Redis: auth, rows (+ cameos), lineage, nudge check.
     with django_assert_max_num_queries(7):
         page(client, limit=5, cursor=first["next_cursor"])
+
+
+def _stages(response) -> dict[str, float]:
+    parts = [p.strip().split(";dur=") for p in response["Server-Timing"].split(",")]
+    return {name: float(ms) for name, ms in parts}
+
+
+def test_server_timing_names_where_a_page_spent_its_time(client_for):
+    ava = UserFactory()
+    for _ in range(8):
+        make_post(UserFactory(), topic="anime")
+    client = client_for(ava)
+    first = client.get("/api/v1/feed/for-you", {"limit": 3})
+    assert first.status_code == 200
+    built = _stages(first)
+    # The first page builds the session; every stage is there, and the view's wall time is
+    # at least the stages it ran one after another.
+    assert {"app", "cpu", "total", "profile", "sources", "candidates", "rank", "store", "hydrate"} <= set(built)
+    assert built["app"] >= built["profile"] + built["sources"] + built["candidates"] + built["rank"]
+    assert built["total"] >= built["app"]
+    later = client.get("/api/v1/feed/for-you", {"limit": 3, "cursor": first.json()["next_cursor"]})
+    sliced = _stages(later)
+    assert "slice" in sliced and "hydrate" in sliced
+    assert not {"profile", "sources", "candidates", "rank"} & set(sliced)
