@@ -158,9 +158,10 @@ def test_the_log_is_compact_and_scannable_by_time():
     assert len(indexes) == 3
     assert any("USING brin (received_at)" in d for d in indexes.values())
     assert any("UNIQUE" in d and "(user_id, event_id)" in d for d in indexes.values())
-    assert "(user_id, received_at) INCLUDE (type, post_id, occurred_at, completion, watch_ms)" in indexes[
-        "event_user_recent"
-    ]
+    assert (
+        "(user_id, received_at) INCLUDE (type, post_id, occurred_at, completion, watch_ms)"
+        in indexes["event_user_recent"]
+    )
     assert foreign_keys == 0  # no per-row referential checks on the hot insert
 
 
