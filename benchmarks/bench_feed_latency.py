@@ -11,13 +11,18 @@ with FEED_BENCH_MODEL=heuristic.
 Clients: 20 concurrent (FEED_BENCH_CLIENTS), each one scrolling as a random seeded user with a
 real bearer token (88 % ordinary accounts, 12 % accounts following 2,000-5,000): three for-you
 pages (the first builds the ranked session: sources, features, model, re-rank; the next two
-are slices of it), then two following pages. Two runs:
+are slices of it), then two following pages. Clients start at random moments within the first
+FEED_BENCH_RAMP_S seconds (default 2), as people open an app at different times. Three runs:
   - closed loop: every client sends its next request as soon as the previous one answers
     (the machine's saturation throughput; latency there is mostly queueing);
   - paced: each client waits an exponential think time (mean FEED_BENCH_THINK_S, default 1 s)
-    between pages, i.e. 20 people scrolling fast, ~20 requests/s offered.
-A warm-up pass (one session per client user, untimed) fills PostgreSQL's and the OS's caches
-first. Latencies are measured at the client (full HTTP round trip).
+    between pages, i.e. 20 people scrolling fast, ~20 requests/s offered;
+  - burst: 20 first for-you pages (20 session builds) sent at one instant, FEED_BENCH_BURSTS
+    times (default 3): everyone opening the app at once.
+A warm-up pass (untimed) fills PostgreSQL's and the OS's caches first; before each run the
+sessions, seen sets and cached viewer profiles are forgotten, so every first page builds its
+profile. Latencies are measured at the client (full HTTP round trip, aiohttp); the view's
+Server-Timing header gives the time in the view, its CPU time and, for for-you, each stage.
 
     .venv/bin/python -m benchmarks.run_all feed_latency
 """
@@ -53,6 +58,10 @@ CLIENTS = _int("FEED_BENCH_CLIENTS", 20)
 PROCS = _int("FEED_BENCH_PROCS", 2)
 SECONDS = _int("FEED_BENCH_SECONDS", 60)
 THINK_S = float(os.environ.get("FEED_BENCH_THINK_S", "1.0"))
+# Clients start spread over this many seconds, as people open an app at different moments; the
+# opposite case (everyone at one instant) is measured on its own, as the burst run.
+RAMP_S = float(os.environ.get("FEED_BENCH_RAMP_S", "2.0"))
+BURSTS = _int("FEED_BENCH_BURSTS", 3)
 # Database connections of the server processes: a psycopg pool per process (DB_POOL=1, what
 # `make serve` runs), or FEED_BENCH_POOL=0 for a new connection per request (CONN_MAX_AGE=0).
 POOL = os.environ.get("FEED_BENCH_POOL", "1") == "1"
@@ -179,45 +188,67 @@ class Servers:
         self.sock.close()
 
 
-def _server_timing(response) -> tuple[float, float]:
-    """(app ms, cpu ms) from the view's Server-Timing header."""
-    parts = dict(p.strip().split(";dur=") for p in response.headers.get("server-timing", "").split(",") if ";dur=" in p)
-    return float(parts.get("app", "nan")), float(parts.get("cpu", "nan"))
+def _server_timing(headers) -> tuple[float, float, dict[str, float]]:
+    """(app ms, cpu ms, {stage: ms}) from the view's Server-Timing header."""
+    parts = {
+        name: float(ms)
+        for name, ms in (p.strip().split(";dur=") for p in headers.get("server-timing", "").split(",") if ";dur=" in p)
+    }
+    app, cpu = parts.pop("app", float("nan")), parts.pop("cpu", float("nan"))
+    return app, cpu, parts
 
 
-async def _pages(client, path: str, kinds: tuple[str, ...], headers: dict, record, think) -> None:
-    import httpx
+# The load generator shares the machine's two cores with the servers and PostgreSQL, so it is
+# aiohttp (a C HTTP parser): with httpx (pure Python) the clients' own CPU time showed up as
+# server latency (paced following p95 93 ms against 49-68 ms with aiohttp, runs interleaved).
+async def _get(session, path: str, params: dict, headers: dict) -> tuple[int, dict, tuple]:
+    async with session.get(path, params=params, headers=headers) as r:
+        body = await r.read()
+        timing = _server_timing(r.headers)
+        return r.status, (json.loads(body) if r.status == 200 else {}), timing
+
+
+async def _pages(session, path: str, kinds: tuple[str, ...], headers: dict, record, think) -> None:
+    import aiohttp
 
     cursor = None
     for kind in kinds:
         params = {"limit": 20, **({"cursor": cursor} if cursor else {})}
         started = time.perf_counter()
         try:
-            r = await client.get(path, params=params, headers=headers)
-        except httpx.HTTPError as exc:
+            status, body, timing = await _get(session, path, params, headers)
+        except (aiohttp.ClientError, TimeoutError) as exc:
             record(kind, time.perf_counter() - started, type(exc).__name__, None)
             return
-        record(kind, time.perf_counter() - started, r.status_code, _server_timing(r))
-        cursor = r.json().get("next_cursor") if r.status_code == 200 else None
+        record(kind, time.perf_counter() - started, status, timing)
+        cursor = body.get("next_cursor")
         await think()
         if not cursor:
             return
 
 
-async def _session(client, secret: str, record, think) -> None:
+async def _session(session, secret: str, record, think) -> None:
     headers = {"Authorization": f"Bearer {secret}"}
     await _pages(
-        client, "/api/v1/feed/for-you", ("for_you_first", "for_you_next", "for_you_next"), headers, record, think
+        session, "/api/v1/feed/for-you", ("for_you_first", "for_you_next", "for_you_next"), headers, record, think
     )
-    await _pages(client, "/api/v1/feed/following", ("following_first", "following_next"), headers, record, think)
+    await _pages(session, "/api/v1/feed/following", ("following_first", "following_next"), headers, record, think)
 
 
-async def _run(port: int, users: list[dict], seconds: float, think_s: float, seed: int) -> dict:
-    import httpx
+def _client_session(port: int):
+    import aiohttp
 
+    return aiohttp.ClientSession(
+        base_url=f"http://127.0.0.1:{port}",
+        timeout=aiohttp.ClientTimeout(total=60),
+        connector=aiohttp.TCPConnector(limit=CLIENTS),
+    )
+
+
+async def _run(port: int, users: list[dict], seconds: float, think_s: float, seed: int, ramp_s: float = RAMP_S) -> dict:
     rng = random.Random(seed)
     samples: dict[str, list[float]] = {}
-    server: dict[str, list[tuple[float, float]]] = {}
+    server: dict[str, list[tuple]] = {}
     errors: dict[str, int] = {}
 
     def record(kind: str, dt: float, status, timing) -> None:
@@ -232,16 +263,44 @@ async def _run(port: int, users: list[dict], seconds: float, think_s: float, see
             await asyncio.sleep(rng.expovariate(1 / think_s))
 
     deadline = time.monotonic() + seconds
-    limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS)
 
-    async def client_loop(i: int) -> None:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60, limits=limits) as client:
-            while time.monotonic() < deadline:
-                await _session(client, rng.choice(users)["secret"], record, think)
+    async def client_loop(session) -> None:
+        # Each person arrives at their own moment within the ramp (see RAMP_S).
+        await asyncio.sleep(rng.uniform(0, ramp_s))
+        while time.monotonic() < deadline:
+            await _session(session, rng.choice(users)["secret"], record, think)
 
-    started = time.monotonic()
-    await asyncio.gather(*(client_loop(i) for i in range(CLIENTS)))
-    return {"samples": samples, "server": server, "errors": errors, "wall_s": time.monotonic() - started}
+    started, cpu = time.monotonic(), time.process_time()
+    async with _client_session(port) as session:
+        await asyncio.gather(*(client_loop(session) for _ in range(CLIENTS)))
+    return {
+        "samples": samples,
+        "server": server,
+        "errors": errors,
+        "wall_s": time.monotonic() - started,
+        "client_cpu_s": time.process_time() - cpu,
+    }
+
+
+async def _burst(port: int, users: list[dict], rounds: int, seed: int) -> list[float]:
+    """CLIENTS people opening the app at the same instant: one first for-you page each (each
+    a session build), all sent at once; `rounds` times, a few seconds apart."""
+    rng = random.Random(seed)
+    latencies: list[float] = []
+    async with _client_session(port) as session:
+
+        async def first_page(secret: str) -> None:
+            started = time.perf_counter()
+            status, _, _ = await _get(
+                session, "/api/v1/feed/for-you", {"limit": 20}, {"Authorization": f"Bearer {secret}"}
+            )
+            if status == 200:
+                latencies.append((time.perf_counter() - started) * 1000)
+
+        for _ in range(rounds):
+            await asyncio.gather(*(first_page(u["secret"]) for u in rng.sample(users, CLIENTS)))
+            await asyncio.sleep(3)
+    return latencies
 
 
 def _pool() -> list[dict]:
@@ -279,8 +338,18 @@ def _summary(result: dict) -> dict[str, float]:
         out[f"{name}_server_p50_ms"] = round(percentile([t[0] for t in timings], 50), 1)
         out[f"{name}_server_p95_ms"] = round(percentile([t[0] for t in timings], 95), 1)
         out[f"{name}_cpu_mean_ms"] = round(sum(t[1] for t in timings) / max(1, len(timings)), 1)
+    # Where a session build spends its time (the for-you view's Server-Timing stages).
+    stages: dict[str, list[float]] = {}
+    for timing in srv.get("for_you_first", []):
+        for stage, ms in timing[2].items():
+            stages.setdefault(stage, []).append(ms)
+    for stage, values in stages.items():
+        out[f"for_you_first_page_stage_{stage}_p50_ms"] = round(percentile(values, 50), 1)
+        out[f"for_you_first_page_stage_{stage}_p95_ms"] = round(percentile(values, 95), 1)
     total = sum(len(v) for v in s.values())
     out["requests_per_s"] = round(total / result["wall_s"], 1)
+    # What the load generator itself cost, per request (it shares the cores with the servers).
+    out["client_cpu_per_request_ms"] = round(1000 * result["client_cpu_s"] / max(1, total), 2)
     out["errors"] = sum(result["errors"].values())
     return out
 
@@ -290,23 +359,44 @@ def measure(env: dict[str, str]) -> dict:
     servers = Servers(env, PROCS)
     try:
         servers.wait_ready()
-        # Warm-up: every client user once (caches), then forget their sessions and seen sets.
+        # Warm-up: the client users' data into PostgreSQL's and the OS's caches.
         asyncio.run(_run(servers.port, users, min(60, SECONDS), 0.0, seed=1))
-        subprocess.run(
-            [sys.executable, "-c", "import django; django.setup(); from feed.ranking import store; store.flush_all()"],
-            cwd=ROOT,
-            env=env,
-            check=True,
-        )
+
+        def forget() -> None:
+            # Every run starts from the same state: no sessions, seen sets or cached viewer
+            # profiles left by the run before (each first page builds its profile).
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-c",
+                    "import django; django.setup(); from feed.ranking import store; store.flush_all()",
+                ],
+                cwd=ROOT,
+                env=env,
+                check=True,
+            )
+
+        forget()
         with LoadSampler() as closed_load:
             closed = asyncio.run(_run(servers.port, users, SECONDS, 0.0, seed=2))
+        forget()
         with LoadSampler() as paced_load:
             paced = asyncio.run(_run(servers.port, users, SECONDS, THINK_S, seed=3))
+        forget()
+        burst = asyncio.run(_burst(servers.port, users, BURSTS, seed=4))
     finally:
         servers.stop()
+    from benchmarks.common import percentile
+
     return {
         "closed": _summary(closed),
         "paced": _summary(paced),
+        "burst": {
+            "for_you_first_page_p50_ms": round(percentile(burst, 50), 1),
+            "for_you_first_page_p95_ms": round(percentile(burst, 95), 1),
+            "for_you_first_page_max_ms": round(max(burst, default=float("nan")), 1),
+            "for_you_first_page_requests": len(burst),
+        },
         "errors": {**closed["errors"], **paced["errors"]},
         "load": {"closed": closed_load.summary(), "paced": paced_load.summary()},
     }
@@ -355,7 +445,7 @@ def main() -> None:
     load_after = os.getloadavg()
     metrics: dict[str, float] = {}
     units: dict[str, str] = {}
-    for mode in ("closed", "paced"):
+    for mode in ("closed", "paced", "burst"):
         for name, value in result[mode].items():
             metrics[f"{mode}_{name}"] = value
             units[f"{mode}_{name}"] = "ms" if name.endswith("_ms") else ("1/s" if name.endswith("_per_s") else "count")
@@ -367,6 +457,8 @@ def main() -> None:
         "server_processes": PROCS,
         "seconds_per_run": SECONDS,
         "paced_think_time_mean_s": THINK_S,
+        "client_start_ramp_s": RAMP_S,
+        "burst": f"{CLIENTS} first for-you pages sent at one instant, {BURSTS} times",
         "model": "mlp" if env.get("FEED_MODEL_PATH") else "heuristic",
         "page_size": 20,
         "session": "3 for-you pages then 2 following pages",
