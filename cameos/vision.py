@@ -304,21 +304,32 @@ def render_challenge_card(payload: str, *, side: int = 480, code_text: str = "")
     return cv2.cvtColor(card, cv2.COLOR_GRAY2RGB)
 
 
-def scan_challenge(clip: DecodedClip) -> ChallengeScan:
-    """Every distinct challenge-card payload visible in the kept frames, and where."""
+def _read_qr(detectors: tuple, gray: np.ndarray) -> str:
+    """The first QR text any detector reads in the frame, or ''."""
     import cv2
 
-    detector = cv2.QRCodeDetector()
-    payloads: list[str] = []
-    where: list[int] = []
-    for index, frame in enumerate(clip.frames):
-        gray = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
+    for detector in detectors:
         try:
             text, points, _ = detector.detectAndDecode(gray)
         except cv2.error:
             continue
-        if points is None or not text:
-            continue
+        if points is not None and text:
+            return text
+    return ""
+
+
+def scan_challenge(clip: DecodedClip) -> ChallengeScan:
+    """Every distinct challenge-card payload visible in the kept frames, and where."""
+    import cv2
+
+    # The classic detector misses about one card in 150 (its finder-pattern search trips on
+    # some module layouts, even on the pristine card); the ArUco-based one reads those.
+    detectors = (cv2.QRCodeDetector(), cv2.QRCodeDetectorAruco())
+    payloads: list[str] = []
+    where: list[int] = []
+    for index, frame in enumerate(clip.frames):
+        gray = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
+        text = _read_qr(detectors, gray)
         if not text.startswith(PAYLOAD_PREFIX):
             continue
         where.append(index)
