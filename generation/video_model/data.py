@@ -61,6 +61,11 @@ def floor_y(size: int) -> float:
     return FLOOR_FRACTION * size
 
 
+# A pixel whose channels differ from the empty room by more than this (0..255) shows an object:
+# the evaluation's detector and the training's foreground weight both read it.
+FOREGROUND_THRESHOLD = 40.0
+
+
 def background(size: int) -> np.ndarray:
     """The empty room, float32 (size, size, 3) in 0..255: a dim gradient above a floor."""
     y = (np.arange(size, dtype=np.float32) + 0.5) / size

@@ -35,7 +35,7 @@ import numpy as np
 
 from generation.video_model import data
 
-FOREGROUND_THRESHOLD = 40.0  # max channel difference from the empty room, 0..255
+FOREGROUND_THRESHOLD = data.FOREGROUND_THRESHOLD
 MIN_AREA = 4  # px: smaller blobs are noise
 PALETTE = np.array(list(data.COLOURS.values()), np.float32)
 PALETTE_NAMES = list(data.COLOURS)

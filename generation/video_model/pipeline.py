@@ -40,7 +40,11 @@ from generation.video_model.model import MIN_T, STDiT
 from generation.video_model.training import MODEL_NAME, SHIPPED_WEIGHTS, load_weights
 
 DEFAULT_STEPS = 20
-DEFAULT_GUIDANCE = 3.0
+# Chosen on held-out validation prompts (seed 777, not the evaluation's) for the shipped step
+# 21,500: 62 drops passed the physics check 85 / 92 / 87 / 76 % at guidance 1 / 1.5 / 2 / 3, with
+# colour and direction level from 1.5 up; stronger guidance exaggerates the prompt and flattens
+# the fall (`python -m benchmarks.bench_video_model_guidance`).
+DEFAULT_GUIDANCE = 1.5
 # Time shift of the sampling schedule, t -> shift t / (1 + (shift - 1) t): above 1 it spends
 # more of the steps at the noisy end, where layout and motion are decided (SD3's resolution
 # shift). 1 is the plain uniform schedule.

@@ -161,3 +161,35 @@ def test_a_motion_boost_changes_what_the_stream_draws():
     plain, boosted = drop_share({}), drop_share({"drop": 3.0})
     assert 0.15 < plain < 0.35  # the default odds: about a quarter
     assert boosted > plain + 0.15
+
+
+def test_the_foreground_weight_marks_objects_and_weighs_their_pixels():
+    rng = np.random.default_rng(5)
+    examples = [data.sample_example(rng, p_cameo=0.0) for _ in range(4)]
+    video = torch.from_numpy(np.stack([e.video for e in examples]))
+    empty = torch.from_numpy(np.broadcast_to(data.background(32), video.shape).round().astype(np.uint8).copy())
+
+    mask = training.foreground_mask(video)
+    assert mask.shape == video.shape[:4]
+    assert training.foreground_mask(empty).sum() == 0  # the room alone is no object
+    share = mask.mean().item()
+    assert 0.01 < share < 0.5  # the objects, grown by a pixel: a minority of each clip
+    # Wherever a pixel is far from the room, the mask is set.
+    far = (video.float() - torch.from_numpy(data.background(32))).abs().amax(-1) > data.FOREGROUND_THRESHOLD
+    assert bool(mask[far].all())
+
+    torch.manual_seed(0)
+    model = STDiT(TINY)
+    text = torch.from_numpy(fake_embed([e.caption for e in examples]))
+    refs = torch.from_numpy(np.stack([e.refs for e in examples]))
+    n_refs = torch.tensor([e.n_refs for e in examples])
+
+    def loss(clips: torch.Tensor, w: float) -> float:
+        gen = torch.Generator().manual_seed(1)
+        return training.flow_loss(model, clips, text, refs, n_refs, gen, loss="x0", fg_weight=w).item()
+
+    # An empty room has nothing to weigh: the loss is the plain one; with objects it changes.
+    assert loss(empty, 4.0) == pytest.approx(loss(empty, 0.0), rel=1e-6)
+    assert loss(video, 4.0) != pytest.approx(loss(video, 0.0), rel=1e-3)
+    args = training.build_parser().parse_args(["--fg-weight", "4", "--steps", "1"])
+    assert args.fg_weight == 4.0
