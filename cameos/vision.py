@@ -322,7 +322,7 @@ def scan_challenge(clip: DecodedClip) -> ChallengeScan:
     """Every distinct challenge-card payload visible in the kept frames, and where."""
     import cv2
 
-    # The classic detector misses about one card in 150 (its finder-pattern search trips on
+    # The classic detector misses about one card in 200 (its finder-pattern search trips on
     # some module layouts, even on the pristine card); the ArUco-based one reads those.
     detectors = (cv2.QRCodeDetector(), cv2.QRCodeDetectorAruco())
     payloads: list[str] = []
