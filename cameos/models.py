@@ -250,6 +250,10 @@ class CameoAppearance(models.Model):
     creator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     video_id = models.BigIntegerField()
     job_id = models.BigIntegerField(null=True, blank=True)
+    # The video this one was made from and inherited the cameo from (a remix, edit, extension,
+    # matched upload or reference), or None for a direct use. Removing the source's appearance
+    # removes its derivatives' too.
+    via_video_id = models.BigIntegerField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     removed_reason = models.CharField(max_length=300, blank=True, default="")
     removed_by = models.ForeignKey(
@@ -266,6 +270,11 @@ class CameoAppearance(models.Model):
             models.Index(fields=["cameo", "-created_at", "-id"], name="cameo_appearance_list_idx"),
             models.Index(fields=["video_id"], name="cameo_appearance_video_idx"),
             models.Index(fields=["creator", "cameo"], name="cameo_appearance_creator_idx"),
+            models.Index(
+                fields=["cameo", "via_video_id"],
+                name="cameo_appearance_via_idx",
+                condition=Q(via_video_id__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

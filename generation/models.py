@@ -156,6 +156,9 @@ class GenerationJob(models.Model):
     remix_parent_post_id = models.BigIntegerField(null=True, blank=True)
     remix_strength = models.FloatField(default=0.6)
     input_reference = models.FileField(upload_to=job_reference_path, max_length=255, blank=True, default="")
+    # The video an input_reference image was recognised as (a frame or thumbnail of one of ours):
+    # the job is then a derivative of it and shows its cameos, though it renders from the image.
+    reference_video = models.ForeignKey(Video, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     result_video = models.OneToOneField(
         Video, null=True, blank=True, on_delete=models.SET_NULL, related_name="generation_job"
@@ -204,9 +207,16 @@ class GenerationJob(models.Model):
 
 
 class GenerationJobCameo(models.Model):
+    """A cameo a job's video will show: named by the user, or inherited from the video it is made
+    from (a remix, edit or extension shows every cameo its source shows: cameos travel with the
+    pixels). Both are checked for consent and restrictions alike; only named ones condition the model."""
+
     job = models.ForeignKey(GenerationJob, on_delete=models.CASCADE, related_name="job_cameos")
     cameo = models.ForeignKey("cameos.Cameo", on_delete=models.CASCADE, related_name="generation_jobs")
     position = models.PositiveSmallIntegerField(default=0)
+    inherited = models.BooleanField(default=False)
+    # The source video this cameo was inherited from (None for a named cameo).
+    via_video = models.ForeignKey(Video, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["job", "cameo"], name="job_cameo_unique")]
@@ -214,6 +224,35 @@ class GenerationJobCameo(models.Model):
 
     def __str__(self) -> str:
         return f"cameo {self.cameo_id} in {self.job_id}"
+
+
+class LineageVia(models.TextChoices):
+    REMIX = "remix", "Remix of the video"
+    EDIT = "edit", "Edit of the video"
+    EXTEND = "extend", "Extension of the video"
+    INPUT_REFERENCE = "input_reference", "Rendered from a frame or thumbnail of the video"
+    UPLOAD_MATCH = "upload_match", "An upload recognised as (a cut of) the video"
+
+
+class VideoLineage(models.Model):
+    """`video` was made from `source_video` (its pixels came from there), so it shows every cameo
+    the source shows. Written once per pair by `generation.services.video_lineage_link`; the
+    cameos themselves are recorded as appearances, so lineage never has to be walked to decide."""
+
+    video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="lineage_sources")
+    source_video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="lineage_derivatives")
+    via = models.CharField(max_length=20, choices=LineageVia.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["video", "source_video"], name="video_lineage_unique"),
+            models.CheckConstraint(condition=~Q(video=models.F("source_video")), name="video_lineage_not_self"),
+        ]
+        indexes = [models.Index(fields=["source_video"], name="video_lineage_source_idx")]
+
+    def __str__(self) -> str:
+        return f"video {self.video_id} from {self.source_video_id} ({self.via})"
 
 
 class VideoRendition(models.Model):
