@@ -318,6 +318,14 @@ def appearances_of_video(*, video_id: int) -> QuerySet[CameoAppearance]:
     return CameoAppearance.objects.filter(video_id=video_id).select_related("cameo", "cameo__owner")
 
 
+def cameos_shown_by_video(*, video_id: int) -> list[Cameo]:
+    """Every cameo a video shows, inherited ones included: its appearances in any status (a
+    removed appearance still says whose likeness the pixels carry). A video made from this one
+    inherits all of them."""
+    rows = CameoAppearance.objects.filter(video_id=video_id).select_related("cameo", "cameo__owner").order_by("pk")
+    return [row.cameo for row in rows]
+
+
 def references_of(*, cameo: Cameo) -> QuerySet[CameoReference]:
     return CameoReference.objects.filter(cameo=cameo).order_by("index")
 

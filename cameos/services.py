@@ -295,6 +295,10 @@ def _enforce(cameo: Cameo, *, actor: User, take_down_existing: bool, reason: str
         )
         for appearance in rows.select_related("creator"):
             if not still_allowed(appearance.creator_id):
+                if not CameoAppearance.objects.filter(pk=appearance.pk, status=CameoAppearance.Status.ACTIVE).exists():
+                    continue  # already removed by a cascade from the video it was made from
+                # Derivatives (remixes, edits, extensions, matched uploads) have appearances of
+                # their own, so they are among these rows: take-down reaches every depth.
                 _appearance_remove(appearance=appearance, cameo=cameo, actor=actor, reason=reason)
                 taken_down += 1
     return cancelled, taken_down
@@ -599,9 +603,15 @@ def character_licence_set(
 
 
 @transaction.atomic
-def appearance_record(*, cameo: Cameo, creator: User, video_id: int, job_id: int | None = None) -> CameoAppearance:
+def appearance_record(
+    *, cameo: Cameo, creator: User, video_id: int, job_id: int | None = None, via_video_id: int | None = None
+) -> CameoAppearance:
     """Record that a video features a cameo; generation calls it when a job finishes, feed when a
     post features a cameo. Idempotent per (cameo, video). The owner is told the first time.
+
+    `via_video_id`: the video this one was made from, when the cameo is inherited from it (a
+    remix, edit, extension, matched upload or reference) rather than named; removing that
+    video's appearance then removes this one too.
 
     A new appearance needs consent now (`cameo_permission_denied` otherwise); a removed one
     stays removed (`appearance_removed`), so a taken-down video cannot come back through a post.
@@ -618,7 +628,9 @@ def appearance_record(*, cameo: Cameo, creator: User, video_id: int, job_id: int
         )
     try:
         with transaction.atomic():
-            appearance = CameoAppearance.objects.create(cameo=cameo, creator=creator, video_id=video_id, job_id=job_id)
+            appearance = CameoAppearance.objects.create(
+                cameo=cameo, creator=creator, video_id=video_id, job_id=job_id, via_video_id=via_video_id
+            )
     except IntegrityError:  # recorded concurrently (generation and feed racing): same result
         return CameoAppearance.objects.get(cameo=cameo, video_id=video_id)
     notify(
@@ -630,6 +642,7 @@ def appearance_record(*, cameo: Cameo, creator: User, video_id: int, job_id: int
             "cameo_name": cameo.display_name,
             "video_id": video_id,
             "appearance_id": appearance.pk,
+            "via_video_id": via_video_id,
         },
         target=("video", video_id),
     )
@@ -637,11 +650,18 @@ def appearance_record(*, cameo: Cameo, creator: User, video_id: int, job_id: int
 
 
 def _appearance_remove(*, appearance: CameoAppearance, cameo: Cameo, actor: User, reason: str) -> CameoAppearance:
+    # A conditional update: an appearance already removed (by a cascade from its source earlier in
+    # this transaction) is neither taken down nor announced twice.
+    now = timezone.now()
+    changed = CameoAppearance.objects.filter(pk=appearance.pk, status=CameoAppearance.Status.ACTIVE).update(
+        status=CameoAppearance.Status.REMOVED, removed_reason=reason[:300], removed_by=actor, removed_at=now
+    )
     appearance.status = CameoAppearance.Status.REMOVED
     appearance.removed_reason = reason[:300]
     appearance.removed_by = actor
-    appearance.removed_at = timezone.now()
-    appearance.save(update_fields=["status", "removed_reason", "removed_by", "removed_at"])
+    appearance.removed_at = now
+    if not changed:
+        return appearance
     ports.take_down_video(
         video_id=appearance.video_id,
         cameo_id=cameo.pk,
@@ -660,6 +680,18 @@ def _appearance_remove(*, appearance: CameoAppearance, cameo: Cameo, actor: User
             "reason": appearance.removed_reason,
         },
     )
+    # Videos made from this one show the same likeness: they go too, at any depth (each removal
+    # cascades from its own derivatives).
+    derivatives = CameoAppearance.objects.filter(
+        cameo=cameo, via_video_id=appearance.video_id, status=CameoAppearance.Status.ACTIVE
+    ).select_related("creator")
+    for derivative in derivatives:
+        _appearance_remove(
+            appearance=derivative,
+            cameo=cameo,
+            actor=actor,
+            reason=f"Made from a video the owner of {cameo.display_name} removed.",
+        )
     return appearance
 
 

@@ -109,10 +109,16 @@ def _with_generation_facts(
 ) -> tuple[list[Cameo], Post | None]:
     """A generated video brings what it was made from: the cameos in it are featured (always,
     so their owners keep control), and a remix job's post becomes a remix of its source post."""
+    from cameos.selectors import cameos_shown_by_video
+
+    merged = {c.pk: c for c in cameos}
+    # Everything the video is recorded to show (inherited cameos of a remix, an edit or a
+    # matched upload included), so cameo feeds and visibility rules apply to the post.
+    for cameo in cameos_shown_by_video(video_id=video.pk):
+        merged.setdefault(cameo.pk, cameo)
     job = generation_selectors.job_for_video(video_id=video.pk)
     if job is None:
-        return list(cameos), remix_of
-    merged = {c.pk: c for c in cameos}
+        return list(merged.values()), remix_of
     for link in job.job_cameos.all():
         merged.setdefault(link.cameo_id, link.cameo)
     if remix_of is None and job.remix_parent_post_id:

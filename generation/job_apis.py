@@ -42,6 +42,7 @@ class JobCameoSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     display_name = serializers.CharField()
+    inherited = serializers.BooleanField(help_text="Shown because the video this is made from shows it, not named.")
 
 
 class GenerationOutputSerializer(serializers.Serializer):
@@ -79,7 +80,12 @@ def job_data(job: GenerationJob, request: Request) -> dict:
         "size": job.size,
         "seed": job.seed,
         "cameos": [
-            {"id": link.cameo_id, "name": link.cameo.name, "display_name": link.cameo.display_name}
+            {
+                "id": link.cameo_id,
+                "name": link.cameo.name,
+                "display_name": link.cameo.display_name,
+                "inherited": link.inherited,
+            }
             for link in job.job_cameos.all()
         ],
         "remix_of_post_id": job.remix_parent_post_id,

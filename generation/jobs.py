@@ -36,6 +36,7 @@ from generation.models import (
     JobKind,
     JobSource,
     JobStatus,
+    LineageVia,
     Video,
     VideoRendition,
     VideoSource,
@@ -178,22 +179,60 @@ def _check_prompt_policy(*, user: User, prompt: str, cameos: Sequence[Cameo]) ->
     return {"prompt": verdict.as_dict()}
 
 
-def _check_consent(*, user: User, cameos: Sequence[Cameo], missing: Sequence[str]) -> None:
+def _check_consent(
+    *, user: User, cameos: Sequence[Cameo], missing: Sequence[str], inherited: Sequence[InheritedCameo] = ()
+) -> None:
+    """Every cameo the video will show, named or inherited from its source, with the same codes."""
     if missing:
         raise NotFound(f"No cameo {missing[0]} that you can use.", code="cameo_not_found")
     for cameo in cameos:
-        decision = can_use_cameo(user, cameo)
-        if decision.allowed:
+        check_cameo_use(user, cameo)
+    for link in inherited:
+        check_cameo_use(user, link.cameo, via_video_id=link.via_video.pk)
+
+
+def check_cameo_use(user: User, cameo: Cameo, *, via_video_id: int | None = None) -> None:
+    decision = can_use_cameo(user, cameo)
+    if decision.allowed:
+        return
+    shown_by = "The video this is made from shows a cameo" if via_video_id else "A cameo"
+    if not cameo_is_visible(decision):
+        # Do not reveal that a cameo the user may not even see exists (nor whose it is).
+        message = f"{shown_by} you cannot use." if via_video_id else f"No cameo {cameo.pk} that you can use."
+        raise NotFound(message, code="cameo_not_found")
+    extra: dict[str, Any] = {"cameo_id": cameo.pk, "reason_code": decision.code}
+    if via_video_id:
+        extra["inherited_from_video_id"] = via_video_id
+    raise ApplicationError(
+        "cameo_permission_denied",
+        f"You may not use {cameo.display_name or cameo.name}: {decision.reason}"
+        + (" (the video this is made from shows it)." if via_video_id else ""),
+        status_code=status.HTTP_403_FORBIDDEN,
+        extra=extra,
+    )
+
+
+@dataclass(frozen=True)
+class InheritedCameo:
+    cameo: Cameo
+    via_video: Video
+
+
+def _inherited_cameos(sources: Sequence[Video | None], *, named: Sequence[Cameo] = ()) -> list[InheritedCameo]:
+    """The cameos the source videos show (their appearances record inherited ones too, so this is
+    transitive without walking the chain), less those the user names anyway."""
+    from cameos.selectors import cameos_shown_by_video
+
+    seen = {c.pk for c in named}
+    inherited: list[InheritedCameo] = []
+    for source in sources:
+        if source is None:
             continue
-        if not cameo_is_visible(decision):
-            # Do not reveal that a cameo the user may not even see exists.
-            raise NotFound(f"No cameo {cameo.pk} that you can use.", code="cameo_not_found")
-        raise ApplicationError(
-            "cameo_permission_denied",
-            f"You may not use {cameo.display_name or cameo.name}: {decision.reason}",
-            status_code=status.HTTP_403_FORBIDDEN,
-            extra={"cameo_id": cameo.pk, "reason_code": decision.code},
-        )
+        for cameo in cameos_shown_by_video(video_id=source.pk):
+            if cameo.pk not in seen:
+                seen.add(cameo.pk)
+                inherited.append(InheritedCameo(cameo=cameo, via_video=source))
+    return inherited
 
 
 def _royalty_fee(cameos: Sequence[Cameo]) -> int:
@@ -252,14 +291,20 @@ def generation_job_submit(
     _validate(request)
     width, height = _parse_size(request.size)
     source_video, remix_post_id = _source_for(user=user, request=request)
+    reference_video = None
     cameos, missing = _resolve_cameos(request)
+    # The limit is on cameos the model is asked to draw (named); inherited ones arrive with the
+    # source's pixels and are checked just the same, but do not use up the user's two.
     if len(cameos) + len(missing) > settings.GENERATION_MAX_CAMEOS:
         raise ApplicationError(
             "too_many_cameos", f"A video can feature at most {settings.GENERATION_MAX_CAMEOS} cameos."
         )
+    inherited = _inherited_cameos([source_video, reference_video], named=cameos)
+    shown = [*cameos, *(link.cameo for link in inherited)]
 
-    policy = _check_prompt_policy(user=user, prompt=request.prompt, cameos=cameos)
-    _check_consent(user=user, cameos=cameos, missing=missing)
+    # Restrictions and consent cover every cameo the result will show, named or inherited.
+    policy = _check_prompt_policy(user=user, prompt=request.prompt, cameos=shown)
+    _check_consent(user=user, cameos=cameos, missing=missing, inherited=inherited)
 
     default_strength = {JobKind.EDIT: 0.45, JobKind.REMIX: 0.6}.get(request.kind, 0.6)
     job = GenerationJob(
@@ -276,12 +321,13 @@ def generation_job_submit(
         model=settings.GENERATION_REMOTE_MODEL if settings.GENERATION_BACKEND == "remote" else "",
         source_video=source_video,
         source_job=request.source_job,
+        reference_video=reference_video,
         remix_parent_post_id=remix_post_id,
         remix_strength=request.remix_strength if request.remix_strength is not None else default_strength,
         policy=policy,
         idempotency_key=idempotency_key,
         request_fingerprint=request.fingerprint(),
-        credits_cost=credits.job_cost(seconds=request.seconds, royalty_fee=_royalty_fee(cameos)),
+        credits_cost=credits.job_cost(seconds=request.seconds, royalty_fee=_royalty_fee(shown)),
     )
     reference = _normalised_reference(input_reference) if input_reference is not None else None
     try:
@@ -295,6 +341,12 @@ def generation_job_submit(
         return existing, False
     GenerationJobCameo.objects.bulk_create(
         [GenerationJobCameo(job=job, cameo=c, position=i) for i, c in enumerate(cameos)]
+        + [
+            GenerationJobCameo(
+                job=job, cameo=link.cameo, position=len(cameos) + i, inherited=True, via_video=link.via_video
+            )
+            for i, link in enumerate(inherited)
+        ]
     )
     credits.credits_reserve(job=job, amount=job.credits_cost)  # 402, and locks the user row
     _check_in_flight_excluding(user, job)
@@ -411,11 +463,43 @@ class RenderedMedia:
     remote_id: str = ""
 
 
+def _inherit_late_cameos(job: GenerationJob) -> None:
+    """A source can come to show more cameos after submit (an upload posted with a cameo, a
+    matched re-upload): the result shows them too, so they join the job before the re-check."""
+    inherited = _inherited_cameos(
+        [job.source_video, job.reference_video], named=[link.cameo for link in job.job_cameos.select_related("cameo")]
+    )
+    if not inherited:
+        return
+    start = job.job_cameos.count()
+    GenerationJobCameo.objects.bulk_create(
+        [
+            GenerationJobCameo(job=job, cameo=link.cameo, position=start + i, inherited=True, via_video=link.via_video)
+            for i, link in enumerate(inherited)
+        ],
+        ignore_conflicts=True,
+    )
+
+
 def _consent_still_given(job: GenerationJob) -> tuple[bool, str]:
     for link in job.job_cameos.select_related("cameo__owner"):
         decision = can_use_cameo(job.user, link.cameo)
         if not decision.allowed:
             return False, f"{link.cameo.display_name or link.cameo.name}: {decision.reason}"
+    return True, ""
+
+
+def _restrictions_still_kept(job: GenerationJob) -> tuple[bool, str]:
+    """The owners' restrictions now (one may have added "no political" while the job queued),
+    for every cameo the video shows."""
+    from moderation.policy.services import cameo_restrictions_check
+
+    cameos = [link.cameo for link in job.job_cameos.select_related("cameo__owner")]
+    if not cameos:
+        return True, ""
+    verdict = cameo_restrictions_check(job.prompt, _policy_subjects(cameos))
+    if verdict.blocked:
+        return False, "; ".join(verdict.reasons[:2]) or "a cameo's owner does not allow this"
     return True, ""
 
 
@@ -429,10 +513,16 @@ def generation_job_complete(*, job_id: int, attempt: int, media: RenderedMedia) 
     job = _locked(job_id)
     if job.status != JobStatus.RUNNING or job.attempts != attempt:
         raise JobNotRunnable(job.status)
+    _inherit_late_cameos(job)
     consent_ok, why = _consent_still_given(job)
     if not consent_ok:
         return _finish_unsuccessfully(
             job, JobStatus.BLOCKED, "cameo_permission_revoked", f"A cameo's permission changed while rendering ({why})."
+        )
+    restrictions_ok, why = _restrictions_still_kept(job)
+    if not restrictions_ok:
+        return _finish_unsuccessfully(
+            job, JobStatus.BLOCKED, "cameo_restriction", f"A cameo's owner does not allow this ({why})."
         )
     if media.media_blocked:
         reasons = "; ".join(media.media_policy.get("reasons", [])[:2]) or "the result broke the content policy"
@@ -491,12 +581,26 @@ def _ask_for_review_if_flagged(job: GenerationJob, video: Video) -> None:
 
 
 def _record_cameo_use(job: GenerationJob, video: Video) -> None:
+    """Appearances for every cameo the draft shows (inherited ones point at the video they came
+    from, so the owner sees the derivative and removing the source removes it), royalties for
+    characters, and the lineage rows."""
     from cameos.services import appearance_record, royalty_charge
+    from generation.services import lineage_record
 
     for link in job.job_cameos.select_related("cameo__owner"):
-        appearance_record(cameo=link.cameo, creator=job.user, video_id=video.pk, job_id=job.pk)
+        appearance_record(
+            cameo=link.cameo,
+            creator=job.user,
+            video_id=video.pk,
+            job_id=job.pk,
+            via_video_id=link.via_video_id if link.inherited else None,
+        )
         if link.cameo.kind == CameoKind.CHARACTER:
             royalty_charge(job_id=job.pk, cameo=link.cameo, creator=job.user, video_id=video.pk)
+    if job.source_video_id is not None:
+        lineage_record(video=video, source_video=job.source_video, via=job.kind)
+    if job.reference_video_id is not None:
+        lineage_record(video=video, source_video=job.reference_video, via=LineageVia.INPUT_REFERENCE)
 
 
 def _finish_unsuccessfully(job: GenerationJob, final_status: str, code: str, message: str) -> GenerationJob:

@@ -36,7 +36,8 @@ def _cameo_images(job: GenerationJob) -> tuple[np.ndarray, ...]:
     from cameos.selectors import cameo_generation_view
 
     images = []
-    for link in job.job_cameos.select_related("cameo").order_by("position"):
+    # Only named cameos condition the model; inherited ones are already in the source's pixels.
+    for link in job.job_cameos.filter(inherited=False).select_related("cameo").order_by("position"):
         view = cameo_generation_view(link.cameo)
         if view["reference_image_path"]:
             with default_storage.open(view["reference_image_path"], "rb") as handle:

@@ -15,7 +15,7 @@ from rest_framework import status
 
 from generation import ports
 from generation.media import MediaError, probe_video
-from generation.models import Video, VideoSource, VideoStatus
+from generation.models import LineageVia, Video, VideoLineage, VideoSource, VideoStatus
 from sora_social.common.errors import ApplicationError
 from sora_social.users.models import User
 
@@ -144,3 +144,40 @@ def video_restore(*, video: Video) -> Video:
         for handler in ports.restored_handlers():
             handler(video.pk)
     return video
+
+
+# --- lineage: cameos travel with the pixels ----------------------------------------------------
+
+
+def lineage_record(*, video: Video, source_video: Video, via: str) -> VideoLineage | None:
+    """The lineage row alone (idempotent); the caller has recorded the inherited appearances."""
+    if video.pk == source_video.pk:
+        return None
+    via = via if via in LineageVia.values else LineageVia.REMIX
+    row, _ = VideoLineage.objects.get_or_create(video=video, source_video=source_video, defaults={"via": via})
+    return row
+
+
+@transaction.atomic
+def video_lineage_link(*, video: Video, source_video: Video, via: str) -> None:
+    """`video` was made from `source_video` (a matched upload, a reference, any derivation found
+    after the fact): it shows every cameo the source shows, inherited ones included.
+
+    Consent is checked for each as for a direct use by the video's creator, with the same codes
+    (404 `cameo_not_found` where they may not even see it, 403 `cameo_permission_denied`), and
+    nothing is written if one fails; otherwise an appearance is recorded for each (the owner sees
+    and is told of it; removing the source's appearance removes this one) and the lineage row.
+    """
+    from cameos.selectors import cameos_shown_by_video
+    from cameos.services import appearance_record
+    from generation.jobs import check_cameo_use
+
+    if video.pk == source_video.pk:
+        return
+    creator = video.created_by
+    inherited = cameos_shown_by_video(video_id=source_video.pk)
+    for cameo in inherited:
+        check_cameo_use(creator, cameo, via_video_id=source_video.pk)
+    for cameo in inherited:
+        appearance_record(cameo=cameo, creator=creator, video_id=video.pk, via_video_id=source_video.pk)
+    lineage_record(video=video, source_video=source_video, via=via)
