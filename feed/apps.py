@@ -19,3 +19,10 @@ class FeedConfig(AppConfig):
         cameo_ports.register_video_takedown(handlers.cameo_appearance_removed)
         notification_ports.register_target_visibility("post", handlers.posts_visible_for_notifications)
         notification_ports.register_target_visibility("comment", handlers.comments_visible_for_notifications)
+
+        # Leaving (users.ports): the user's posts, comments, likes, shares, hides and events.
+        from feed.account import feed_erase_for_account, feed_export_for_account
+        from sora_social.users import ports as user_ports
+
+        user_ports.register_account_exporter(feed_export_for_account)
+        user_ports.register_account_eraser(feed_erase_for_account, order=user_ports.ORDER_FEED)

@@ -13,3 +13,10 @@ class GenerationConfig(AppConfig):
 
         cameo_ports.register_job_canceller(cancel_jobs_for_cameo)
         cameo_ports.register_video_takedown(take_down_video_for_cameo)
+
+        # Leaving (users.ports): cancel and refund jobs, take down and erase the user's videos.
+        from generation.account import generation_erase_for_account, generation_export_for_account
+        from sora_social.users import ports as user_ports
+
+        user_ports.register_account_exporter(generation_export_for_account)
+        user_ports.register_account_eraser(generation_erase_for_account, order=user_ports.ORDER_GENERATION)

@@ -12,6 +12,11 @@ class ModerationConfig(AppConfig):
 
         # generation sits below moderation's case layer: it hands flagged videos over this port.
         generation_ports.register_policy_review_handler(handlers.policy_review)
+        # Leaving (users.ports): reports and appeals go into the user's archive (and stay).
+        from moderation.account import moderation_export_for_account
+        from sora_social.users import ports as user_ports
+
+        user_ports.register_account_exporter(moderation_export_for_account)
         # Setup data, not business logic: keep the moderator group's permissions exactly as
         # roles.py says after every migrate (and after a test flush, which empties auth tables).
         post_migrate.connect(roles.on_post_migrate, sender=self, dispatch_uid="moderation.moderator_group")

@@ -17,6 +17,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "users.tokens_purge_expired",
         "schedule": crontab(minute=17, hour=3),
     },
+    # Data exports are downloadable for 7 days; then their archives are erased.
+    "purge-expired-account-exports": {
+        "task": "users.account_exports_purge_expired",
+        "schedule": crontab(minute=27, hour=3),
+    },
     # Feed ranking (feed/ranking/tasks.py)
     "ranking-stats-refresh": {"task": "ranking.stats_refresh", "schedule": 60.0},
     "ranking-trending-refresh": {"task": "ranking.trending_refresh", "schedule": 300.0},

@@ -7,3 +7,15 @@ class RankingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "feed.ranking"
     label = "ranking"
+
+    def ready(self) -> None:
+        _register_account_handlers()
+
+
+def _register_account_handlers() -> None:
+    # Leaving (users.ports): steering and feed preferences.
+    from feed.ranking.account import ranking_erase_for_account, ranking_export_for_account
+    from sora_social.users import ports as user_ports
+
+    user_ports.register_account_exporter(ranking_export_for_account)
+    user_ports.register_account_eraser(ranking_erase_for_account, order=user_ports.ORDER_FEED)

@@ -20,6 +20,7 @@ TEMPLATES: dict[str, str] = {
     "generation_failed": "Your video could not be made: {message}",
     "moderation_decision": "Moderation: {summary}",
     "royalty": "You earned {amount} credits from {cameo_name}",
+    "account_export_ready": "Your data export is ready to download",
 }
 
 

@@ -23,6 +23,7 @@ class NotificationKind(models.TextChoices):
     GENERATION_FAILED = "generation_failed", "Generation failed"
     MODERATION_DECISION = "moderation_decision", "Moderation decision"
     ROYALTY = "royalty", "Royalty earned"
+    ACCOUNT_EXPORT_READY = "account_export_ready", "Your data export is ready"
 
 
 class NotificationCounter(models.Model):

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from django.http import FileResponse, HttpResponse
+from django.urls import reverse
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
@@ -10,12 +14,15 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from sora_social.common.errors import NotFound
+from sora_social.common.errors import ApplicationError, NotFound
 from sora_social.common.pagination import page_payload, page_serializer, paginate_queryset
 from sora_social.common.permissions import IsNotSuspended
 from sora_social.users import selectors, services
-from sora_social.users.models import User
+from sora_social.users.models import AccountExport, AccountExportStatus, User
 from sora_social.users.serializers import (
+    AccountDeleteInputSerializer,
+    AccountDeletionOutputSerializer,
+    AccountExportOutputSerializer,
     FollowEdgeOutputSerializer,
     IssuedTokenOutputSerializer,
     LoginInputSerializer,
@@ -220,3 +227,125 @@ class BlockListApi(APIView):
         )
         results = [{"user": UserSummarySerializer(b.blocked).data, "since": b.created_at} for b in rows]
         return Response(page_payload(request, results, next_cursor))
+
+
+# --- leaving: export and delete --------------------------------------------------------------
+
+
+class AccountApi(APIView):
+    """Delete one's own account (the app-store requirement for apps with sign-up)."""
+
+    # A password check is a log-in attempt: the same per-client throttle.
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "login"
+
+    @extend_schema(
+        request=AccountDeleteInputSerializer,
+        responses={
+            200: AccountDeletionOutputSerializer,
+            400: OpenApiResponse(description="password missing"),
+            403: OpenApiResponse(description="wrong_password: nothing was deleted"),
+        },
+        tags=["account"],
+        summary="Delete my account for good (password required)",
+    )
+    def delete(self, request: Request) -> Response:
+        data = AccountDeleteInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        deletion = services.user_delete(user=request.user, password=data.validated_data["password"])
+        body = {"deleted": True, "deleted_at": deletion.deleted_at, "counts": deletion.counts}
+        return Response(AccountDeletionOutputSerializer(body).data)
+
+
+def account_export_data(export: AccountExport, request: Request) -> dict:
+    download_url = None
+    if export.status == AccountExportStatus.READY and export.expires_at and export.expires_at > timezone.now():
+        path = reverse("account-export-download", kwargs={"export_id": export.pk})
+        token = selectors.account_export_link_token(export=export)
+        download_url = request.build_absolute_uri(f"{path}?token={token}")
+    return {
+        "id": export.pk,
+        "status": export.status,
+        "created_at": export.created_at,
+        "finished_at": export.finished_at,
+        "expires_at": export.expires_at,
+        "size_bytes": export.size_bytes,
+        "file_count": export.file_count,
+        "error": export.error,
+        "download_url": download_url,
+    }
+
+
+class AccountExportListCreateApi(APIView):
+    @extend_schema(responses={200: AccountExportOutputSerializer(many=True)}, tags=["account"])
+    def get(self, request: Request) -> Response:
+        rows = selectors.account_exports_of(user=request.user)[:20]
+        return Response([account_export_data(export, request) for export in rows])
+
+    @extend_schema(
+        request=None,
+        responses={202: AccountExportOutputSerializer},
+        tags=["account"],
+        summary="Export my data: a ZIP of JSON and my media, built in the background",
+    )
+    def post(self, request: Request) -> Response:
+        export = services.account_export_request(user=request.user)
+        return Response(account_export_data(export, request), status=status.HTTP_202_ACCEPTED)
+
+
+class AccountExportDetailApi(APIView):
+    @extend_schema(responses={200: AccountExportOutputSerializer}, tags=["account"])
+    def get(self, request: Request, export_id: int) -> Response:
+        export = selectors.account_export_get_owned(user=request.user, export_id=export_id)
+        return Response(account_export_data(export, request))
+
+
+class AccountExportDownloadApi(APIView):
+    """The ZIP, to its owner only: their bearer token, or the signed link from `download_url`."""
+
+    permission_classes = [AllowAny]  # checked below: the owner's bearer token or a signed link
+
+    @extend_schema(
+        parameters=[OpenApiParameter("token", str, description="Signed grant from `download_url`.")],
+        responses={
+            (200, "application/zip"): OpenApiTypes.BINARY,
+            404: OpenApiResponse(description="export_not_found (also for anyone but the owner)"),
+            409: OpenApiResponse(description="export_not_ready"),
+            410: OpenApiResponse(description="export_expired"),
+        },
+        tags=["account"],
+    )
+    def get(self, request: Request, export_id: int) -> HttpResponse:
+        token = request.query_params.get("token")
+        if token:
+            owner_id = selectors.account_export_owner_from_token(token=token, export_id=export_id)
+            if owner_id is None:
+                raise NotFound("No such export, or the link expired.", code="export_not_found")
+        elif request.user.is_authenticated:
+            owner_id = request.user.pk
+        else:
+            raise ApplicationError("not_authenticated", "Send a bearer token or a signed link.", status_code=401)
+        export = (
+            AccountExport.objects.select_related("user")
+            .filter(pk=export_id, user_id=owner_id, user__is_active=True)
+            .first()
+        )
+        if export is None:
+            raise NotFound("No such export, or the link expired.", code="export_not_found")
+        if export.status != AccountExportStatus.READY:
+            raise ApplicationError(
+                "export_not_ready", f"This export is {export.status}; download it once it is ready.", status_code=409
+            )
+        if export.expires_at is None or export.expires_at <= timezone.now():
+            raise ApplicationError("export_expired", "This export has expired; ask for a new one.", status_code=410)
+        try:
+            handle = services.account_export_open(export=export)
+        except OSError as exc:
+            raise ApplicationError(
+                "export_expired", "This export is gone; ask for a new one.", status_code=410
+            ) from exc
+        filename = f"sora_social-{export.user.handle}-{export.created_at:%Y%m%d}-{export.pk}.zip"
+        response = FileResponse(handle, content_type="application/zip", as_attachment=True, filename=filename)
+        # Personal data: never kept by a shared cache, nor by the browser's.
+        response["Cache-Control"] = "private, no-store"
+        return response

@@ -50,6 +50,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(default=False)
     suspended_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=now, editable=False)
+    # Set when the person deleted their account: the row stays as an anonymous tombstone
+    # (ledgers and the moderation audit trail point at it), emptied of everything personal.
+    deleted_at = models.DateTimeField(null=True, blank=True)
 
     objects = UserManager()
 
@@ -136,3 +139,40 @@ class AuthToken(models.Model):
     @property
     def is_live(self) -> bool:
         return self.revoked_at is None and self.expires_at > now()
+
+
+class AccountExportStatus(models.TextChoices):
+    PENDING = "pending", "Being built"
+    READY = "ready", "Ready to download"
+    FAILED = "failed", "Failed"
+
+
+class AccountExport(models.Model):
+    """An archive of everything a user has here (JSON plus their media), built by a task.
+
+    The ZIP lives in private storage (`private/exports/<user id>/`), downloadable by its owner
+    until `expires_at`; a periodic task erases expired archives.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="account_exports")
+    status = models.CharField(max_length=10, choices=AccountExportStatus.choices, default=AccountExportStatus.PENDING)
+    path = models.CharField(max_length=300, blank=True, default="")
+    size_bytes = models.BigIntegerField(null=True, blank=True)
+    file_count = models.PositiveIntegerField(default=0)
+    error = models.CharField(max_length=300, blank=True, default="")
+    created_at = models.DateTimeField(default=now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # One archive in the making at a time: a second request returns the first.
+            models.UniqueConstraint(fields=["user"], condition=models.Q(status="pending"), name="export_one_pending"),
+            models.CheckConstraint(
+                condition=models.Q(status__in=["pending", "ready", "failed"]), name="export_status_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=["user", "-created_at"], name="export_user_idx")]
+
+    def __str__(self) -> str:
+        return f"export {self.pk} of {self.user_id} ({self.status})"

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.core import signing
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from sora_social.common.errors import NotFound
-from sora_social.users.models import AuthToken, Block, Follow, User
+from sora_social.users.models import AccountExport, AuthToken, Block, Follow, User
 
 
 def blocked_user_ids(user: User) -> set[int]:
@@ -124,3 +125,39 @@ def follow_counts(user: User) -> dict[str, int]:
         "followers_count": Follow.objects.filter(followee=user).count(),
         "following_count": Follow.objects.filter(follower=user).count(),
     }
+
+
+# --- data exports -------------------------------------------------------------------------
+
+# A download link works for an hour, like a video's content URL: long enough to start a large
+# download, short enough that a leaked link soon stops working.
+EXPORT_LINK_TTL_S = 60 * 60
+_EXPORT_LINK_SALT = "users.account-export-download"
+
+
+def account_exports_of(*, user: User) -> QuerySet[AccountExport]:
+    return AccountExport.objects.filter(user=user).order_by("-created_at", "-id")
+
+
+def account_export_get_owned(*, user: User, export_id: int) -> AccountExport:
+    """One of the user's own exports; anyone else's reads as absent."""
+    export = AccountExport.objects.filter(pk=export_id, user=user).first()
+    if export is None:
+        raise NotFound("No such export.", code="export_not_found")
+    return export
+
+
+def account_export_link_token(*, export: AccountExport) -> str:
+    """A signed grant to download this export, bound to it and its owner."""
+    return signing.dumps({"e": export.pk, "u": export.user_id}, salt=_EXPORT_LINK_SALT, compress=True)
+
+
+def account_export_owner_from_token(*, token: str, export_id: int) -> int | None:
+    """The owner's id a valid, unexpired link grants for this export, else None."""
+    try:
+        grant = signing.loads(token, salt=_EXPORT_LINK_SALT, max_age=EXPORT_LINK_TTL_S)
+    except signing.BadSignature:  # SignatureExpired is a BadSignature
+        return None
+    if not isinstance(grant, dict) or grant.get("e") != export_id or not isinstance(grant.get("u"), int):
+        return None
+    return grant["u"]

@@ -93,3 +93,31 @@ class ProfileUpdateInputSerializer(serializers.Serializer):
 class FollowEdgeOutputSerializer(serializers.Serializer):
     user = UserSummarySerializer()
     since = serializers.DateTimeField()
+
+
+class AccountDeleteInputSerializer(serializers.Serializer):
+    password = serializers.CharField(
+        trim_whitespace=False, max_length=200, help_text="The account's password, entered again to confirm."
+    )
+
+
+class AccountDeletionOutputSerializer(serializers.Serializer):
+    deleted = serializers.BooleanField()
+    deleted_at = serializers.DateTimeField()
+    counts = serializers.DictField(
+        child=serializers.IntegerField(), help_text="What each app erased, anonymised or took down."
+    )
+
+
+class AccountExportOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=["pending", "ready", "failed"])
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+    expires_at = serializers.DateTimeField(allow_null=True, help_text="The archive is erased after this.")
+    size_bytes = serializers.IntegerField(allow_null=True)
+    file_count = serializers.IntegerField(help_text="Media files in the archive.")
+    error = serializers.CharField(allow_blank=True)
+    download_url = serializers.CharField(
+        allow_null=True, help_text="Signed link to the ZIP (no bearer token needed); expires within an hour."
+    )

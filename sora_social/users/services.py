@@ -2,26 +2,50 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import secrets
+import uuid
 import zoneinfo
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from sora_social.common.errors import ApplicationError, Forbidden, NotFound
-from sora_social.users.models import AuthToken, Block, Follow, User, handle_validator
+from sora_social.users import archive, ports
+from sora_social.users.models import (
+    AccountExport,
+    AccountExportStatus,
+    AuthToken,
+    Block,
+    Follow,
+    User,
+    handle_validator,
+)
 from sora_social.users.tokens import new_token_secret, token_digest
+
+logger = logging.getLogger(__name__)
 
 RESERVED_HANDLES = frozenset(
     {"admin", "administrator", "api", "console", "help", "me", "moderator", "root", "sora", "support", "system"}
 )
 MIN_SIGNUP_AGE = 13
+# A deleted account's tombstone is renamed to this prefix plus random hex; nobody may sign up
+# with such a handle, so a tombstone is never mistaken for a person.
+DELETED_HANDLE_PREFIX = "deleted_"
+# How long a finished data export can be downloaded before the purge erases it.
+ACCOUNT_EXPORT_TTL = timedelta(days=7)
+# A pending export older than this was lost on its way to a worker; asking again starts anew.
+ACCOUNT_EXPORT_STALE_AFTER = timedelta(hours=1)
 
 
 def _validate_handle(handle: str, *, exclude_user: User | None = None) -> str:
@@ -30,7 +54,7 @@ def _validate_handle(handle: str, *, exclude_user: User | None = None) -> str:
         handle_validator(handle)
     except ValidationError as exc:
         raise ApplicationError("invalid_handle", exc.messages[0], fields={"handle": exc.messages}) from exc
-    if handle.lower() in RESERVED_HANDLES:
+    if handle.lower() in RESERVED_HANDLES or handle.lower().startswith(DELETED_HANDLE_PREFIX):
         raise ApplicationError("handle_reserved", f"@{handle} is reserved.", fields={"handle": ["Reserved."]})
     taken = User.objects.filter(handle__iexact=handle)
     if exclude_user is not None:
@@ -239,4 +263,212 @@ def tokens_purge_expired(*, older_than_days: int = 30) -> int:
     """Delete tokens that expired or were revoked more than `older_than_days` ago."""
     cutoff = timezone.now() - timedelta(days=older_than_days)
     deleted, _ = AuthToken.objects.filter(Q(expires_at__lt=cutoff) | Q(revoked_at__lt=cutoff)).delete()
+    return deleted
+
+
+# --- leaving: deletion and export ----------------------------------------------------------
+
+
+def _delete_files_on_commit(paths: list[str]) -> None:
+    """Erase stored files once the transaction that stopped referencing them has committed."""
+
+    def erase() -> None:
+        for path in paths:
+            if path:
+                with contextlib.suppress(OSError):
+                    default_storage.delete(path)
+
+    transaction.on_commit(erase)
+
+
+@dataclass(frozen=True)
+class AccountDeletion:
+    """What a deletion did: how many rows each app erased, anonymised or took down."""
+
+    user_id: int
+    deleted_at: datetime
+    counts: dict[str, int]
+
+
+@transaction.atomic
+def user_delete(*, user: User, password: str) -> AccountDeletion:
+    """Delete an account for good, after the person re-enters their password.
+
+    Every app above users erases its part through the account-eraser port (see users.ports):
+    their cameos' clips, references and embeddings; every video that shows their likeness,
+    theirs and other people's, drafts and derivatives too, through the cameo take-down
+    machinery; their own videos, posts, comments and likes; in-flight jobs cancelled and
+    refunded; notifications. Then users erases its own: tokens revoked, follows and blocks
+    deleted, archives and avatar erased. The row itself stays as an anonymous tombstone
+    (handle `deleted_<random>`, nothing personal, no usable password, inactive), because the
+    append-only ledgers (credits, royalties) and the moderation audit trail keep their rows and
+    point at it: the rows stay, the identity goes.
+    """
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if user.deleted_at is not None:
+        raise NotFound("This account was deleted.", code="account_deleted")
+    if not password or not user.check_password(password):
+        raise ApplicationError(
+            "wrong_password", "That is not this account's password; nothing was deleted.", status_code=403
+        )
+    counts = ports.erase_account(user=user)
+
+    now = timezone.now()
+    # Revoked, not deleted: a revoked token is refused (and its websockets closed) at once.
+    counts["users.tokens_revoked"] = AuthToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=now)
+    counts["users.follows_deleted"] = Follow.objects.filter(Q(follower=user) | Q(followee=user)).delete()[0]
+    counts["users.blocks_deleted"] = Block.objects.filter(Q(blocker=user) | Q(blocked=user)).delete()[0]
+    exports = list(AccountExport.objects.filter(user=user))
+    counts["users.exports_erased"] = len(exports)
+    files = [export.path for export in exports]
+    AccountExport.objects.filter(user=user).delete()
+    if user.avatar:
+        files.append(user.avatar.name)
+
+    user.handle = f"{DELETED_HANDLE_PREFIX}{secrets.token_hex(8)}"
+    user.email = ""
+    user.display_name = ""
+    user.bio = ""
+    user.avatar = ""
+    user.date_of_birth = None
+    user.timezone = "UTC"
+    user.is_active = False
+    user.is_staff = False
+    user.is_superuser = False
+    user.suspended_until = None
+    user.deleted_at = now
+    user.set_unusable_password()
+    user.save()
+    user.groups.clear()
+    user.user_permissions.clear()
+    _delete_files_on_commit(files)
+    return AccountDeletion(user_id=user.pk, deleted_at=now, counts=counts)
+
+
+@transaction.atomic
+def account_export_request(*, user: User) -> AccountExport:
+    """Ask for an archive of one's data; built by a task on the default queue. While one is
+    being built, asking again returns that one."""
+    from sora_social.users.tasks import account_export_build_task
+
+    pending = AccountExport.objects.select_for_update().filter(user=user, status=AccountExportStatus.PENDING).first()
+    if pending is not None and pending.created_at > timezone.now() - ACCOUNT_EXPORT_STALE_AFTER:
+        return pending
+    if pending is not None:
+        # Its task never ran (the broker lost it, say): give up on it and start again.
+        pending.status = AccountExportStatus.FAILED
+        pending.error = "The export was not built in time; a new one was started."
+        pending.finished_at = timezone.now()
+        pending.save(update_fields=["status", "error", "finished_at"])
+    try:
+        with transaction.atomic():
+            export = AccountExport.objects.create(user=user)
+    except IntegrityError:  # a concurrent request created it first
+        return AccountExport.objects.get(user=user, status=AccountExportStatus.PENDING)
+    export_id = export.pk
+    transaction.on_commit(lambda: account_export_build_task.delay(export_id))
+    return export
+
+
+def _account_section(user: User) -> ports.ExportSection:
+    """users' own part of the archive: the profile, the graph, blocks, tokens (never secrets)."""
+    files = []
+    avatar = None
+    if user.avatar:
+        extension = user.avatar.name.rsplit(".", 1)[-1].lower() if "." in user.avatar.name else "img"
+        avatar = f"media/avatar.{extension}"
+        files.append(ports.ExportFile(archive_path=avatar, storage_path=user.avatar.name))
+    profile = {
+        "id": user.pk,
+        "handle": user.handle,
+        "display_name": user.display_name,
+        "email": user.email,
+        "bio": user.bio,
+        "date_of_birth": user.date_of_birth,
+        "timezone": user.timezone,
+        "created_at": user.created_at,
+        "suspended_until": user.suspended_until,
+        "avatar": avatar,
+    }
+
+    def edges(rows, attr: str) -> list[dict]:
+        return [{"handle": getattr(row, attr).handle, "since": row.created_at} for row in rows]
+
+    data = {
+        "profile": profile,
+        "following": edges(Follow.objects.filter(follower=user).select_related("followee").order_by("id"), "followee"),
+        "followers": edges(Follow.objects.filter(followee=user).select_related("follower").order_by("id"), "follower"),
+        "blocks": edges(Block.objects.filter(blocker=user).select_related("blocked").order_by("id"), "blocked"),
+        "tokens": [
+            {
+                "id": t.pk,
+                "prefix": t.prefix,
+                "name": t.name,
+                "created_at": t.created_at,
+                "last_used_at": t.last_used_at,
+                "expires_at": t.expires_at,
+                "revoked_at": t.revoked_at,
+            }
+            for t in AuthToken.objects.filter(user=user).order_by("id")
+        ],
+    }
+    return ports.ExportSection(name="account", data=data, files=files)
+
+
+def account_export_build(*, export_id: int) -> AccountExport | None:
+    """Build a pending export's ZIP (the task calls this). Idempotent: an export that is no
+    longer pending is left alone. A failure marks it failed with the reason; the archive is
+    written to local temporary space first and stored only when complete."""
+    export = AccountExport.objects.select_related("user").filter(pk=export_id).first()
+    if export is None or export.status != AccountExportStatus.PENDING:
+        return export
+    user = export.user
+    storage_path = f"private/exports/{user.pk}/{uuid.uuid4().hex}.zip"
+    try:
+        sections = [_account_section(user), *ports.export_sections(user=user)]
+        written = archive.write_archive(
+            sections=sections,
+            storage_path=storage_path,
+            meta={"user_id": user.pk, "handle": user.handle, "export_id": export.pk},
+        )
+    except Exception as exc:  # any failure is reported on the export; the task does not retry
+        logger.exception("account export %s failed", export_id)
+        AccountExport.objects.filter(pk=export_id, status=AccountExportStatus.PENDING).update(
+            status=AccountExportStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:300], finished_at=timezone.now()
+        )
+        return AccountExport.objects.filter(pk=export_id).first()
+    with transaction.atomic():
+        export = AccountExport.objects.select_for_update().filter(pk=export_id).first()
+        if export is None or export.status != AccountExportStatus.PENDING:
+            # The account was deleted (or the export finished elsewhere) meanwhile: keep nothing.
+            _delete_files_on_commit([written.storage_path])
+            return export
+        now = timezone.now()
+        export.status = AccountExportStatus.READY
+        export.path = written.storage_path
+        export.size_bytes = written.size_bytes
+        export.file_count = written.file_count
+        export.finished_at = now
+        export.expires_at = now + ACCOUNT_EXPORT_TTL
+        export.save()
+        ports.announce_export_ready(user=user, export_id=export.pk)
+    return export
+
+
+def account_export_open(*, export: AccountExport):
+    """The stored ZIP, opened for reading (the caller checked it is the owner's and ready)."""
+    return default_storage.open(export.path, "rb")
+
+
+@transaction.atomic
+def account_exports_purge_expired() -> int:
+    """Erase archives past their download window, and failed exports older than that window."""
+    now = timezone.now()
+    rows = AccountExport.objects.filter(
+        Q(status=AccountExportStatus.READY, expires_at__lt=now)
+        | Q(status=AccountExportStatus.FAILED, created_at__lt=now - ACCOUNT_EXPORT_TTL)
+    )
+    paths = list(rows.values_list("path", flat=True))
+    deleted, _ = rows.delete()
+    _delete_files_on_commit(paths)
     return deleted
