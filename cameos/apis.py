@@ -10,7 +10,6 @@ from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import renderers, status
-from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -46,6 +45,7 @@ from cameos.serializers import (
 from cameos.vision import challenge_payload, encode_png, render_challenge_card
 from sora_social.common.errors import Forbidden, NotFound
 from sora_social.common.pagination import page_payload, page_serializer, paginate_queryset
+from sora_social.common.parsers import FormParser, MultiPartParser
 from sora_social.common.permissions import IsNotSuspended, IsStaff
 from sora_social.users.models import User
 from sora_social.users.selectors import user_get_visible, users_by_handles

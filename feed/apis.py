@@ -6,7 +6,6 @@ from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import SAFE_METHODS, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -40,6 +39,7 @@ from feed.serializers import (
 from generation.selectors import video_get_owned
 from sora_social.common.errors import ApplicationError
 from sora_social.common.pagination import page_payload, page_serializer, page_size_from, paginate_queryset
+from sora_social.common.parsers import JSONParser
 from sora_social.common.permissions import IsNotSuspended
 from sora_social.users.selectors import user_get_visible
 

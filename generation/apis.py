@@ -8,7 +8,6 @@ from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -19,6 +18,7 @@ from generation import selectors, services
 from generation.models import Video
 from sora_social.common.errors import ApplicationError, NotFound
 from sora_social.common.pagination import page_payload, page_serializer, paginate_queryset
+from sora_social.common.parsers import FormParser, MultiPartParser
 from sora_social.common.permissions import IsNotSuspended
 
 PAGE_PARAMS = [

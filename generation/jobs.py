@@ -373,16 +373,16 @@ def _normalised_reference(upload: UploadedFile) -> ContentFile:
     """An input_reference image, decoded and re-encoded as PNG (never stored as sent)."""
     from io import BytesIO
 
-    from PIL import Image, UnidentifiedImageError
+    from sora_social.common.images import image_decode
 
-    try:
-        with Image.open(upload) as image:
-            image.load()
-            rgb = image.convert("RGB")
-    except (UnidentifiedImageError, OSError) as exc:
-        raise ApplicationError(
-            "invalid_input_reference", "input_reference must be a PNG, JPEG or WebP image.", status_code=400
-        ) from exc
+    # Refuses a decompression bomb from its header before decoding it.
+    with image_decode(
+        upload,
+        field="input_reference",
+        invalid_code="invalid_input_reference",
+        invalid_message="input_reference must be a PNG, JPEG or WebP image.",
+    ) as image:
+        rgb = image.convert("RGB")
     rgb.thumbnail((1024, 1024))
     buffer = BytesIO()
     rgb.save(buffer, format="PNG")

@@ -16,7 +16,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.negotiation import BaseContentNegotiation
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -26,6 +25,7 @@ from generation import jobs, selectors
 from generation.models import GenerationJob, JobKind, JobSource, JobStatus
 from sora_social.common.errors import ApplicationError, NotFound
 from sora_social.common.errors import exception_handler as app_exception_handler
+from sora_social.common.parsers import FormParser, JSONObjectParser, MultiPartParser
 
 STATUS_MAP = {
     JobStatus.QUEUED: "queued",
@@ -135,7 +135,7 @@ def _submit(request: Request, submit: jobs.SubmitRequest, input_reference=None) 
 class OpenAIView(APIView):
     # Suspension is checked by the submit service; a suspended user may still read their videos.
     permission_classes = [IsAuthenticated]
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [JSONObjectParser, MultiPartParser, FormParser]
 
     def get_exception_handler(self):
         return openai_exception_handler

@@ -131,13 +131,15 @@ def user_update_profile(
     if timezone_name is not None:
         user.timezone = _validate_timezone(timezone_name)
     if avatar is not None:
-        from PIL import Image, UnidentifiedImageError
+        from sora_social.common.images import image_decode
 
-        try:
-            with Image.open(avatar) as image:
-                image.verify()
-        except (UnidentifiedImageError, OSError) as exc:
-            raise ApplicationError("invalid_avatar", "The avatar must be a PNG, JPEG or WebP image.") from exc
+        # Decoded to check it, with the pixel cap that refuses a decompression bomb.
+        image_decode(
+            avatar,
+            field="avatar",
+            invalid_code="invalid_avatar",
+            invalid_message="The avatar must be a PNG, JPEG or WebP image.",
+        ).close()
         avatar.seek(0)
         user.avatar.save(avatar.name, avatar, save=False)
     user.save()

@@ -54,3 +54,138 @@ def test_signup_still_accepts_a_good_password(anon_client):
         format="json",
     )
     assert response.status_code == 201, response.json()
+
+
+# --- bodies that crashed a view (500) -------------------------------------------------------------
+
+OPENAI_ERROR_KEYS = {"code", "message", "type", "param"}
+
+
+def assert_openai_error(response, status: int, code: str | None = None) -> dict:
+    assert response.status_code == status, (response.status_code, response.content[:500])
+    error = response.json()["error"]
+    assert set(error) == OPENAI_ERROR_KEYS
+    assert error["type"] == "invalid_request_error" and error["message"]
+    if code is not None:
+        assert error["code"] == code, error
+    return error
+
+
+@pytest.fixture
+def _no_dispatch(monkeypatch):
+    # Jobs stay queued: these tests are about the request, not the render.
+    monkeypatch.setattr("generation.tasks.generation_job_run.apply_async", lambda *args, **kwargs: None)
+
+
+def _deep_json(depth: int) -> bytes:
+    return b'{"caption": "x", "events": ' + b"[" * depth + b"]" * depth + b"}"
+
+
+@pytest.mark.parametrize("path", ["/api/v1/posts", "/api/v1/events"])
+@pytest.mark.parametrize("depth", [100_000, 200])
+def test_deeply_nested_json_is_a_400(api, path, depth):
+    response = api.post(path, data=_deep_json(depth), content_type="application/json")
+    assert_error_shape(response, 400, "json_too_deep")
+
+
+def test_json_nesting_our_bodies_use_still_parses(api):
+    response = api.post(
+        "/api/v1/events", {"events": [{"kind": "view", "post_id": 1, "extra": {"a": [1]}}]}, format="json"
+    )
+    assert response.status_code == 200, response.json()
+
+
+@pytest.mark.parametrize(
+    "raw_prompt",
+    [
+        b'"a red ball \\ud800 bounces"',  # a lone surrogate, as JSON escapes allow
+        b'"a red ball \\u0000 bounces"',  # a NUL
+        b'"a red ball \\udfff"',
+    ],
+)
+def test_unstorable_characters_in_a_v1_prompt_are_a_400(api, _no_dispatch, raw_prompt):
+    from generation.models import GenerationJob
+
+    response = api.post("/v1/videos", data=b'{"prompt": ' + raw_prompt + b"}", content_type="application/json")
+    error = assert_openai_error(response, 400, "invalid_characters")
+    assert error["param"] == "prompt"
+    assert not GenerationJob.objects.exists()
+
+
+def test_a_nul_anywhere_in_a_rest_body_is_a_400(api):
+    response = api.post(
+        "/api/v1/auth/signup",
+        data=b'{"handle": "nul_person", "password": "violet-lantern-harbor", "date_of_birth": "1990-01-01",'
+        b' "display_name": "N\\u0000L"}',
+        content_type="application/json",
+    )
+    assert_error_shape(response, 400, "invalid_characters")
+    assert not User.objects.filter(handle="nul_person").exists()
+
+
+@pytest.mark.parametrize("path", ["/v1/videos/extensions", "/v1/videos/edits", "/v1/videos"])
+def test_a_json_array_body_on_v1_is_a_400(api, path):
+    response = api.post(
+        path, data=b'[{"prompt": "x", "video": {"id": "video_1"}, "seconds": "4"}]', content_type="application/json"
+    )
+    assert_openai_error(response, 400, "body_not_an_object")
+
+
+@pytest.mark.parametrize("path", ["/api/v1/posts", "/api/v1/events", "/api/v1/auth/login"])
+def test_a_json_array_body_on_rest_is_a_400(api, path):
+    assert_error_shape(api.post(path, data=b"[1, 2]", content_type="application/json"), 400)
+
+
+def test_a_nul_in_a_multipart_field_of_v1_characters_is_a_400(api):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from cameos.models import Cameo
+    from tests.cameos.factories import clip_bytes
+
+    clip = SimpleUploadedFile("mug.mp4", clip_bytes(subject="object", card_at="none"), content_type="video/mp4")
+    response = api.post("/v1/videos/characters", {"name": "Blue\x00Mug", "video": clip}, format="multipart")
+    error = assert_openai_error(response, 400, "invalid_characters")
+    assert error["param"] == "name"
+    assert not Cameo.objects.exists()
+
+
+def _png_header_bomb(width: int, height: int) -> bytes:
+    """A valid 1-bit greyscale PNG of width×height: a few hundred KB, billions of bytes decoded."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    row = b"\x00" + b"\x00" * ((width + 7) // 8)
+    compressor = zlib.compressobj(9)
+    rows_per_block = 256
+    block = row * rows_per_block
+    parts = [compressor.compress(block) for _ in range(height // rows_per_block)]
+    parts.append(compressor.compress(row * (height % rows_per_block)))
+    parts.append(compressor.flush())
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", b"".join(parts)) + chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize("side", [30_000, 10_000])
+def test_a_decompression_bomb_input_reference_is_a_400(api, _no_dispatch, side):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from generation.models import GenerationJob
+
+    bomb = SimpleUploadedFile("ref.png", _png_header_bomb(side, side), content_type="image/png")
+    response = api.post(
+        "/v1/videos", {"prompt": "a blue square slides left", "input_reference": bomb}, format="multipart"
+    )
+    error = assert_openai_error(response, 400, "image_too_large")
+    assert error["param"] == "input_reference"
+    assert not GenerationJob.objects.exists()
+
+
+def test_a_decompression_bomb_avatar_is_a_400(api):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    bomb = SimpleUploadedFile("me.png", _png_header_bomb(10_000, 10_000), content_type="image/png")
+    response = api.patch("/api/v1/me", {"avatar": bomb}, format="multipart")
+    assert_error_shape(response, 400)
