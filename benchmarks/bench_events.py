@@ -140,12 +140,12 @@ def _start_server(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
         start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180  # the server loads its models before it is ready
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError("daphne exited; see var/bench-events-daphne.log")
         try:
-            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+            if httpx.get(f"{base}/readyz", timeout=5).status_code == 200:
                 return process, base
         except httpx.HTTPError:
             pass

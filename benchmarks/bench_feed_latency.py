@@ -162,13 +162,13 @@ class Servers:
             for i in range(procs)
         ]
 
-    def wait_ready(self, timeout: float = 90) -> None:
+    def wait_ready(self, timeout: float = 240) -> None:  # servers load their models first
         import httpx
 
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
-                if httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=2).status_code == 200:
+                if httpx.get(f"http://127.0.0.1:{self.port}/readyz", timeout=5).status_code == 200:
                     return
             except httpx.HTTPError:
                 time.sleep(0.5)

@@ -6,6 +6,11 @@ class CameosConfig(AppConfig):
     name = "cameos"
 
     def ready(self) -> None:
+        # Cameo verification (default worker) loads its face detector before the worker is ready.
+        from cameos.vision import warm_face_detector
+        from sora_social.common import warmup
+
+        warmup.register("cameo_face_detector", warm_face_detector, roles=["default"])
         _register_account_handlers()
 
 

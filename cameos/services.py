@@ -35,6 +35,7 @@ from cameos.models import (
 from cameos.selectors import can_use_cameo, is_rights_holder
 from sora_social.common.errors import ApplicationError, Conflict, Forbidden, NotFound
 from sora_social.notifications.services import notify
+from sora_social.outbox.services import outbox_send_on_commit
 from sora_social.users.models import User
 
 # --- validation helpers ----------------------------------------------------------------------
@@ -262,9 +263,9 @@ def _cameo_create_pending(
         raise Conflict("cameo_conflict", "Another cameo with this name or kind was just created.") from exc
     if kind == CameoKind.CHARACTER:
         CharacterLicence.objects.create(cameo=cameo)
-    from cameos.tasks import cameo_verify_task
-
-    transaction.on_commit(lambda: cameo_verify_task.delay(cameo.pk))
+    # Through the outbox: the verification message commits with the cameo, so a broker outage
+    # delays verification and never loses it.
+    outbox_send_on_commit(task="cameos.verify", args=[cameo.pk])
     return cameo
 
 

@@ -221,6 +221,11 @@ def _face_detector():
 FACE_CLASSES = frozenset({"FACE_FEMALE", "FACE_MALE"})
 
 
+def warm_face_detector() -> None:
+    """Load the detector (its ONNX session) ahead of the first verification."""
+    _face_detector()
+
+
 def detect_faces(frames: Sequence[np.ndarray], *, min_score: float = 0.3) -> list[FaceBox | None]:
     """The most confident face in each RGB frame, or None."""
     import cv2

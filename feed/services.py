@@ -37,6 +37,7 @@ from generation.jobs import video_mark_posted
 from generation.models import Video, VideoStatus
 from sora_social.common.errors import ApplicationError, Conflict, Forbidden, NotFound
 from sora_social.notifications.services import notifications_hide_for_target, notifications_unhide_for_target, notify
+from sora_social.outbox.services import outbox_send_on_commit
 from sora_social.users.models import User
 
 CAPTION_MAX = 500
@@ -186,17 +187,11 @@ def post_create(
         _record_cameo_appearance(post, cameo)
     # A generated draft stops being a draft once a post shows it.
     video_mark_posted(video=video)
-    # The ranker embeds the new post (its caption) for candidate retrieval; by task name, so the
-    # core feed does not import the ranking app built on top of it. A periodic backfill catches
-    # anything this misses (broker down), so a failure to enqueue is logged, not raised.
-    transaction.on_commit(lambda: _enqueue("ranking.post_embedding_compute", post.pk), robust=True)
+    # The ranker embeds the new post (its caption) for candidate retrieval; by task name through
+    # the outbox, so the core feed does not import the ranking app built on top of it, and a
+    # broker outage delays the embedding instead of losing it.
+    outbox_send_on_commit(task="ranking.post_embedding_compute", args=[post.pk])
     return post
-
-
-def _enqueue(task_name: str, *args: object) -> None:
-    from sora_social.celery import app
-
-    app.send_task(task_name, args=list(args))
 
 
 def _notify_remixed(post: Post, parent: Post) -> None:

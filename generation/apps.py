@@ -20,3 +20,8 @@ class GenerationConfig(AppConfig):
 
         user_ports.register_account_exporter(generation_export_for_account)
         user_ports.register_account_eraser(generation_erase_for_account, order=user_ports.ORDER_GENERATION)
+        # The gpu worker loads its video model before it takes a job (not inside the first one).
+        from generation.handlers import warm_video_backend
+        from sora_social.common import warmup
+
+        warmup.register("video_backend", warm_video_backend, roles=["gpu"])

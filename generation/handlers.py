@@ -18,3 +18,13 @@ def take_down_video_for_cameo(*, video_id: int, cameo_id: int, creator_id: int, 
     video = Video.objects.filter(pk=video_id).first()
     if video is not None:
         video_take_down(video=video, reason=reason or "Removed by the owner of a cameo in it.")
+
+
+def warm_video_backend() -> None:
+    """Create this process's backend and, for the embedded model, load its weights."""
+    from generation.backends.base import get_backend
+
+    backend = get_backend()
+    load = getattr(backend, "pipeline", None)
+    if callable(load):
+        load()

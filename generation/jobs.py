@@ -44,6 +44,7 @@ from generation.models import (
 )
 from sora_social.common.errors import ApplicationError, Forbidden, NotFound
 from sora_social.notifications.services import notify
+from sora_social.outbox.services import outbox_send_on_commit
 from sora_social.users.models import User
 
 logger = logging.getLogger(__name__)
@@ -390,15 +391,11 @@ def _normalised_reference(upload: UploadedFile) -> ContentFile:
 
 
 def _enqueue_on_commit(job: GenerationJob) -> None:
-    job_id = job.pk
-    GenerationJob.objects.filter(pk=job_id).update(enqueued_at=timezone.now())
-
-    def send() -> None:
-        from generation.tasks import generation_job_run
-
-        generation_job_run.apply_async(args=[job_id], queue="gpu")
-
-    transaction.on_commit(send)
+    """The job's run message, through the outbox: it commits with the job (and its credit
+    reservation), is published right after commit, and if the broker is down then, by the
+    relay once it is back. A submit during a broker outage is a 201 that runs later."""
+    GenerationJob.objects.filter(pk=job.pk).update(enqueued_at=timezone.now())
+    outbox_send_on_commit(task="generation.tasks.generation_job_run", args=[job.pk], queue="gpu")
 
 
 # --- the worker's side -------------------------------------------------------------------
@@ -437,6 +434,16 @@ def generation_job_progress(*, job_id: int, attempt: int, percent: int) -> None:
     job.heartbeat_at = timezone.now()
     job.save(update_fields=["progress", "heartbeat_at"])
     _push_progress(job)
+
+
+def generation_job_heartbeat(*, job_id: int, attempt: int) -> bool:
+    """This attempt is alive (a worker's heartbeat thread). False once the job has moved on.
+    One conditional UPDATE, no row lock: it must never wait behind a transition."""
+    return bool(
+        GenerationJob.objects.filter(pk=job_id, status=JobStatus.RUNNING, attempts=attempt).update(
+            heartbeat_at=timezone.now()
+        )
+    )
 
 
 def _push_progress(job: GenerationJob) -> None:

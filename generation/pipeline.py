@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import logging
+import threading
 import time
 
 import numpy as np
@@ -106,11 +107,50 @@ class _Progress:
         jobs.generation_job_progress(job_id=self.job.pk, attempt=self.job.attempts, percent=int(fraction * 100))
 
 
+class _Heartbeat:
+    """Beats for this attempt every `every` seconds from a thread of its own, so a long stage
+    with no progress to report (upscale, encode, the media check of a 12-s clip) never looks
+    like a dead worker to the reaper. It dies with the process, which is what the reaper is for."""
+
+    def __init__(self, job_id: int, attempt: int, every: float) -> None:
+        self.job_id, self.attempt, self.every = job_id, attempt, every
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._beat, name=f"heartbeat-{job_id}", daemon=True)
+
+    def _beat(self) -> None:
+        from django.db import connection
+
+        try:
+            while not self.stopped.wait(self.every):
+                try:
+                    if not jobs.generation_job_heartbeat(job_id=self.job_id, attempt=self.attempt):
+                        return  # the job moved on (finished, cancelled, reaped)
+                except Exception:  # the database is away: the reaper judges by the last beat
+                    logger.warning("job %s: heartbeat failed", self.job_id, exc_info=True)
+        finally:
+            connection.close()
+
+    def __enter__(self) -> _Heartbeat:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stopped.set()
+        self.thread.join(timeout=5)
+
+
 def run(job_id: int, *, worker: str) -> str:
     """Do one attempt of a job. Returns what happened, for the task's log."""
     job = jobs.generation_job_start(job_id=job_id, worker=worker)
     if job is None:
         return "skipped: not queued"
+    from django.conf import settings
+
+    with _Heartbeat(job.pk, job.attempts, every=max(0.5, settings.GENERATION_STALE_AFTER_S / 4)):
+        return _run_attempt(job)
+
+
+def _run_attempt(job: GenerationJob) -> str:
     attempt = job.attempts
     progress = _Progress(job)
     try:

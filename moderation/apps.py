@@ -17,6 +17,12 @@ class ModerationConfig(AppConfig):
         from sora_social.users import ports as user_ports
 
         user_ports.register_account_exporter(moderation_export_for_account)
+        # Load the prompt layers' models (classifier, sentence embeddings, likeness lists) in the
+        # web process and the media check's detector in the gpu worker before they say ready.
+        from sora_social.common import warmup
+
+        warmup.register("prompt_policy", handlers.warm_prompt_policy, roles=["web"])
+        warmup.register("media_policy", handlers.warm_media_policy, roles=["gpu"])
         # Setup data, not business logic: keep the moderator group's permissions exactly as
         # roles.py says after every migrate (and after a test flush, which empties auth tables).
         post_migrate.connect(roles.on_post_migrate, sender=self, dispatch_uid="moderation.moderator_group")

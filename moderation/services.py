@@ -505,9 +505,9 @@ def _suspend_for_strikes(*, case: Case, target: targets.Target, strikes: int) ->
 
 
 def _ban_media_on_commit(action_id: int) -> None:
-    from moderation.tasks import banned_media_from_action
+    from sora_social.outbox.services import outbox_send_on_commit
 
-    transaction.on_commit(lambda: banned_media_from_action.delay(action_id))
+    outbox_send_on_commit(task="moderation.banned_media_from_action", args=[action_id])
 
 
 @transaction.atomic

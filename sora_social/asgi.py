@@ -9,7 +9,13 @@ django_asgi_app = get_asgi_application()  # set up Django before importing consu
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from sora_social.common import warmup  # noqa: E402
 from sora_social.notifications.routing import websocket_urlpatterns  # noqa: E402
+
+# Load the models requests use before the server binds its port and says ready (/readyz), so
+# no request loads one while holding a pooled database connection. SORA_WARMUP=0 skips it
+# (in-process tests, which load what they use on first use).
+warmup.run(*(("web",) if os.environ.get("SORA_WARMUP", "1") != "0" else ()))
 
 application = ProtocolTypeRouter(
     {

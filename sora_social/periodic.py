@@ -1,6 +1,7 @@
 """Every periodic (Celery beat) task of the project, declared in one place.
 
-Imported by settings (as CELERY_BEAT_SCHEDULE), so it reads the environment directly.
+Imported by settings (as CELERY_BEAT_SCHEDULE), so it reads the environment directly. Every
+period can be shortened through the environment (the tests that run the real beat do).
 """
 
 import os
@@ -13,6 +14,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "generation.tasks.generation_jobs_reap",
         "schedule": float(os.environ.get("GENERATION_REAPER_EVERY_S", "30")),
     },
+    # Messages whose on-commit publish failed (broker down) are sent once it answers again.
+    "outbox-relay": {"task": "outbox.relay", "schedule": float(os.environ.get("OUTBOX_RELAY_EVERY_S", "5"))},
     "purge-expired-tokens": {
         "task": "users.tokens_purge_expired",
         "schedule": crontab(minute=17, hour=3),
@@ -23,8 +26,17 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": crontab(minute=27, hour=3),
     },
     # Feed ranking (feed/ranking/tasks.py)
-    "ranking-stats-refresh": {"task": "ranking.stats_refresh", "schedule": 60.0},
-    "ranking-trending-refresh": {"task": "ranking.trending_refresh", "schedule": 300.0},
-    # post_create enqueues each embedding; this catches what a broker outage missed.
-    "ranking-embeddings-backfill": {"task": "ranking.embeddings_backfill", "schedule": 300.0},
+    "ranking-stats-refresh": {
+        "task": "ranking.stats_refresh",
+        "schedule": float(os.environ.get("RANKING_STATS_EVERY_S", "60")),
+    },
+    "ranking-trending-refresh": {
+        "task": "ranking.trending_refresh",
+        "schedule": float(os.environ.get("RANKING_TRENDING_EVERY_S", "300")),
+    },
+    # post_create enqueues each embedding through the outbox; this also embeds anything older.
+    "ranking-embeddings-backfill": {
+        "task": "ranking.embeddings_backfill",
+        "schedule": float(os.environ.get("RANKING_EMBEDDINGS_EVERY_S", "300")),
+    },
 }

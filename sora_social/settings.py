@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "channels",
     "sora_social.users",
     "sora_social.notifications",
+    "sora_social.outbox",
     "sora_social.demo",
     "cameos",
     "moderation",
@@ -117,6 +118,24 @@ DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int
 DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
 DATABASES["default"].setdefault("OPTIONS", {})
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Fail fast when PostgreSQL is unreachable (docs/operations.md): a connect gives up after
+# DB_CONNECT_TIMEOUT_S, and a connection whose peer stopped acknowledging is dropped after
+# DB_TCP_USER_TIMEOUT_MS, instead of the kernel's minutes; the request answers 503.
+DATABASES["default"]["OPTIONS"].update(
+    {
+        "connect_timeout": env_int("DB_CONNECT_TIMEOUT_S", 2),
+        "keepalives": 1,
+        "keepalives_idle": 10,
+        "keepalives_interval": 2,
+        "keepalives_count": 3,
+        "tcp_user_timeout": env_int("DB_TCP_USER_TIMEOUT_MS", 5000),
+    }
+)
+# A statement that runs longer than this is cancelled by the server (0 = no limit). Sent as a
+# startup option, so leave it 0 behind PgBouncer and set it on the role there instead.
+DB_STATEMENT_TIMEOUT_MS = env_int("DB_STATEMENT_TIMEOUT_MS", 0)
+if DB_STATEMENT_TIMEOUT_MS:
+    DATABASES["default"]["OPTIONS"]["options"] = f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS}"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: Celery broker, cache (throttles, trending), channel layer -----------------------
@@ -131,6 +150,12 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": f"{REDIS_URL}/{REDIS_DB_CACHE}",
         "KEY_PREFIX": REDIS_KEY_PREFIX,
+        # Redis down: fail in about a second (the request answers 503), not after the kernel's
+        # connect timeout.
+        "OPTIONS": {
+            "socket_connect_timeout": env_float("REDIS_CONNECT_TIMEOUT_S", 1.0),
+            "socket_timeout": env_float("REDIS_SOCKET_TIMEOUT_S", 2.0),
+        },
     }
 }
 
@@ -158,14 +183,34 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A worker process loads its models before it reports up (sora_social.celery); the pool must
+# wait for that rather than kill it after billiard's default 4 s.
+CELERY_WORKER_PROC_ALIVE_TIMEOUT = env_float("CELERY_WORKER_PROC_ALIVE_TIMEOUT_S", 180.0)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     # A task acked late whose worker died is redelivered after this long.
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
     "global_keyprefix": f"{REDIS_KEY_PREFIX}:celery:",
+    # A publish while Redis is down fails in about a second; the outbox keeps the message.
+    "socket_connect_timeout": env_float("REDIS_CONNECT_TIMEOUT_S", 1.0),
+    "socket_timeout": env_float("CELERY_BROKER_SOCKET_TIMEOUT_S", 5.0),
 }
+CELERY_BROKER_CONNECTION_TIMEOUT = env_float("CELERY_BROKER_CONNECTION_TIMEOUT_S", 1.0)
+# Workers keep retrying the broker forever (an outage delays work, it never ends a worker).
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
-# Periodic tasks, all declared in one place (sora_social/periodic.py).
+# Periodic tasks, all declared in one place (sora_social/periodic.py); beat reads this. An
+# assignment, not a bare import (a linter's autofix once removed the "unused" import, and beat
+# ran nothing); tests/test_periodic_and_outbox.py checks it is loaded.
+from sora_social import periodic  # noqa: E402
+
+CELERY_BEAT_SCHEDULE = periodic.CELERY_BEAT_SCHEDULE
+
+# The transactional outbox (sora_social/outbox; the relay runs every OUTBOX_RELAY_EVERY_S, see
+# periodic.py): how long a sender's claim lasts, how long sent rows are kept for inspection.
+OUTBOX_CLAIM_LEASE_S = env_int("OUTBOX_CLAIM_LEASE_S", 60)
+OUTBOX_KEEP_SENT_S = env_int("OUTBOX_KEEP_SENT_S", 3600)
 
 # --- Auth ---------------------------------------------------------------------------------
 AUTH_USER_MODEL = "users.User"
@@ -199,6 +244,9 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "sora_social.common.errors.exception_handler",
+    # Proxies in front of the server that append to X-Forwarded-For (0: none, the throttles key
+    # on the peer address; a client's own X-Forwarded-For is never believed).
+    "NUM_PROXIES": env_int("TRUSTED_PROXY_HOPS", 0),
     "DEFAULT_THROTTLE_RATES": {
         "signup": env_str("THROTTLE_SIGNUP", "20/hour"),
         "login": env_str("THROTTLE_LOGIN", "30/min"),
@@ -287,6 +335,11 @@ LOGGING = {
 
 # --- The app's own knobs ------------------------------------------------------------------
 AUTH_TOKEN_TTL = timedelta(days=env_int("AUTH_TOKEN_TTL_DAYS", 90))
+# Per-account log-in backoff (users/login_backoff.py): locked after this many failures, for a
+# window that doubles with each further one.
+LOGIN_BACKOFF_AFTER_FAILURES = env_int("LOGIN_BACKOFF_AFTER_FAILURES", 5)
+LOGIN_BACKOFF_BASE_S = env_int("LOGIN_BACKOFF_BASE_S", 30)
+LOGIN_BACKOFF_MAX_S = env_int("LOGIN_BACKOFF_MAX_S", 3600)
 MINOR_AGE_YEARS = 18
 
 # --- Generation ---------------------------------------------------------------------------
@@ -400,6 +453,7 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
     "ModerationAppealStatusEnum": "moderation.models.AppealStatus",
 }
 
+
 # --- Database connections of the web processes (docs/ranking.md, "Latency") -----------------
 # Under ASGI every request runs in a thread of its own, so persistent connections
 # (CONN_MAX_AGE > 0) pile up one per thread, and CONN_MAX_AGE=0 pays for a new PostgreSQL
@@ -411,8 +465,12 @@ if env_bool("DB_POOL", False):
     DATABASES["default"]["OPTIONS"]["pool"] = {
         "min_size": env_int("DB_POOL_MIN_SIZE", 2),
         "max_size": env_int("DB_POOL_MAX_SIZE", 10),
-        "timeout": env_float("DB_POOL_TIMEOUT_S", 10.0),
+        # Waiting longer for a free connection than a client waits for an answer helps no one:
+        # past this the request answers 503 with Retry-After.
+        "timeout": env_float("DB_POOL_TIMEOUT_S", 2.0),
     }
+    # CONN_HEALTH_CHECKS (above) makes Django check each pooled connection before handing it
+    # out, so after a database outage requests get fresh connections instead of dead ones.
 # The feeds' hot statements are server-side prepared (feed.selectors.prepared_cursor). Turn it
 # off behind a pooler that cannot keep prepared statements (PgBouncer in transaction mode).
 FEED_PREPARED_STATEMENTS = env_bool("FEED_PREPARED_STATEMENTS", True)

@@ -1,19 +1,8 @@
 from django.contrib import admin
-from django.db import connection
-from django.http import JsonResponse
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-
-def health(request):
-    """Liveness plus the database and Redis answering, for load balancers and the demo."""
-    from django.core.cache import cache
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    cache.set("health", "ok", 5)
-    return JsonResponse({"status": "ok", "database": "ok", "redis": cache.get("health")})
-
+from sora_social.common import views as common_views
 
 api_v1 = [
     path("", include("sora_social.users.urls")),
@@ -26,10 +15,15 @@ api_v1 = [
 ]
 
 urlpatterns = [
-    path("healthz", health, name="health"),
+    path("healthz", common_views.healthz, name="health"),
+    path("readyz", common_views.readyz, name="ready"),
     path("api/v1/", include(api_v1)),
     path("v1/", include("generation.openai_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("console/", admin.site.urls),
 ]
+
+# JSON for unknown paths and unhandled errors (503 with Retry-After when a service is down).
+handler404 = common_views.page_not_found
+handler500 = common_views.server_error

@@ -9,6 +9,13 @@ class RankingConfig(AppConfig):
     label = "ranking"
 
     def ready(self) -> None:
+        # The web process ranks with the model file and topic vectors; the default worker embeds
+        # posts and steering text. Both load before the process says it is ready.
+        from feed.ranking.handlers import warm_embeddings, warm_ranker
+        from sora_social.common import warmup
+
+        warmup.register("ranker", warm_ranker, roles=["web"])
+        warmup.register("sentence_embeddings", warm_embeddings, roles=["default"])
         _register_account_handlers()
 
 

@@ -621,10 +621,10 @@ def steering_set(*, user: User, text: str) -> Steering:
             "updated_at": timezone.now(),
         },
     )
-    from feed.ranking.tasks import steering_embed_task
+    from sora_social.outbox.services import outbox_send_on_commit
 
     transaction.on_commit(lambda: store.profile_forget(user.pk))
-    transaction.on_commit(lambda: steering_embed_task.delay(user.pk))
+    outbox_send_on_commit(task="ranking.steering_embed", args=[user.pk])
     return row
 
 

@@ -22,7 +22,14 @@ from django.conf import settings
 
 @lru_cache(maxsize=1)
 def client() -> redis.Redis:
-    return redis.Redis.from_url(f"{settings.REDIS_URL}/{settings.REDIS_DB_CACHE}", decode_responses=False)
+    # The cache's own timeouts: with Redis down a feed request fails fast (503), never hangs.
+    timeouts = settings.CACHES["default"].get("OPTIONS", {})
+    return redis.Redis.from_url(
+        f"{settings.REDIS_URL}/{settings.REDIS_DB_CACHE}",
+        decode_responses=False,
+        socket_connect_timeout=timeouts.get("socket_connect_timeout"),
+        socket_timeout=timeouts.get("socket_timeout"),
+    )
 
 
 @lru_cache(maxsize=1)

@@ -105,10 +105,25 @@ _DRF_CODES = {
 
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:
+    from sora_social.common.outages import RETRY_AFTER_S, outage_of
+
+    service = outage_of(exc)
+    if service is not None:
+        # A backing service is down or out of connections: a clean, retryable answer.
+        return Response(
+            error_body(
+                f"{service}_unavailable",
+                f"The service is briefly unavailable ({service} unreachable); retry in a few seconds.",
+            ),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": str(RETRY_AFTER_S)},
+        )
     if isinstance(exc, ApplicationError):
+        retry_after_s = exc.extra.get("retry_after_s")
         return Response(
             error_body(exc.code, exc.message, exc.fields, **exc.extra),
             status=exc.status_code,
+            headers={"Retry-After": str(retry_after_s)} if retry_after_s is not None else None,
         )
     if isinstance(exc, DjangoValidationError):
         fields = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}

@@ -31,7 +31,8 @@ class LiveStack:
     """An ASGI server on a free port plus a `gpu` worker, a `default` worker and (optionally) beat."""
 
     def __init__(self, env: Mapping[str, str], *, log_dir: Path, beat: bool = False, port: int | None = None):
-        self.env = {**os.environ, **env, "PYTHONUNBUFFERED": "1"}
+        # Servers and workers load their models before they say ready (SORA_WARMUP), as deployed.
+        self.env = {**os.environ, **env, "PYTHONUNBUFFERED": "1", "SORA_WARMUP": env.get("SORA_WARMUP", "1")}
         self.log_dir = log_dir
         self.beat = beat
         self.port = port or free_port()
@@ -84,7 +85,10 @@ class LiveStack:
         self.start_worker("worker-default", "default")
         if self.beat:
             schedule = self.log_dir / "celerybeat-schedule"
-            self._spawn("beat", [str(BIN / "celery"), "-A", "sora_social", "beat", "-s", str(schedule)])
+            self._spawn(
+                "beat",
+                [str(BIN / "celery"), "-A", "sora_social", "beat", "-s", str(schedule), "--loglevel=INFO"],
+            )
         self.wait_ready(timeout)
         return self
 
@@ -95,7 +99,7 @@ class LiveStack:
                 if process.poll() is not None:
                     raise RuntimeError(f"{name} exited with {process.returncode}; see {self.log_dir / name}.log")
             try:
-                if httpx.get(f"{self.base_url}/healthz", timeout=2).status_code == 200 and self.workers_ready():
+                if httpx.get(f"{self.base_url}/readyz", timeout=5).status_code == 200 and self.workers_ready():
                     return
             except httpx.HTTPError:
                 pass

@@ -7,17 +7,22 @@ everything missed, oldest first, exactly once, before live ones.
 
 from __future__ import annotations
 
+import contextlib
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from sora_social.common.outages import outage_of
 from sora_social.notifications.selectors import last_seq, notifications_after, unread_count
 from sora_social.notifications.services import notification_payload, user_group
 from sora_social.users.authentication import user_for_token
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_BAD_REQUEST = 4400
+# RFC 6455's "Try Again Later": the database or Redis is unreachable. Reconnect after a pause
+# with ?after=<last seq>; nothing is lost (notifications are stored and replayed).
+CLOSE_TRY_AGAIN_LATER = 1013
 
 
 def _token_from_scope(scope) -> str:
@@ -31,6 +36,24 @@ def _token_from_scope(scope) -> str:
 
 
 class NotificationConsumer(AsyncJsonWebsocketConsumer):
+    async def __call__(self, scope, receive, send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        except Exception as exc:
+            if outage_of(exc) is None:
+                raise
+            # A backing service went away (at connect or while listening on the channel layer):
+            # tell the client to come back, instead of the generic 1011 of an unhandled error.
+            with contextlib.suppress(Exception):
+                if not getattr(self, "_accepted", False):
+                    # A close before the handshake is a bare 403; accept so the code arrives.
+                    await send({"type": "websocket.accept"})
+                await send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN_LATER})
+
+    async def accept(self, subprotocol=None, headers=None) -> None:
+        await super().accept(subprotocol, headers)
+        self._accepted = True
+
     async def connect(self) -> None:
         found = await database_sync_to_async(user_for_token)(_token_from_scope(self.scope))
         if found is None:

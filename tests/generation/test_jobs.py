@@ -28,7 +28,7 @@ def _no_dispatch(monkeypatch):
     """Keep submitted jobs queued: the rendering worker is exercised by the e2e tests."""
     sent: list[int] = []
     monkeypatch.setattr(
-        "generation.tasks.generation_job_run.apply_async", lambda args, queue: sent.append((args[0], queue))
+        "generation.tasks.generation_job_run.apply_async", lambda args, queue, **options: sent.append((args[0], queue))
     )
     return sent
 

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def _no_dispatch(monkeypatch):
-    monkeypatch.setattr("generation.tasks.generation_job_run.apply_async", lambda args, queue: None)
+    monkeypatch.setattr("generation.tasks.generation_job_run.apply_async", lambda args, queue, **options: None)
 
 
 @pytest.fixture
