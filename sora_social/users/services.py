@@ -148,10 +148,25 @@ def user_update_profile(
 
 @transaction.atomic
 def token_create(*, handle: str, password: str, name: str = "") -> tuple[AuthToken, str]:
-    """Log in: check the password and issue a new bearer token. Returns (token, secret)."""
+    """Log in: check the password and issue a new bearer token. Returns (token, secret).
+
+    An account with too many recent failures is refused (429) before the password is looked
+    at, right or wrong (users/login_backoff.py)."""
+    from sora_social.users.login_backoff import login_backoff_clear, login_backoff_wait, login_failure_record
+
+    wait_s = login_backoff_wait(handle=handle)
+    if wait_s:
+        raise ApplicationError(
+            "login_backoff",
+            f"Too many failed log-ins to this account; try again in {wait_s} s.",
+            status_code=429,
+            extra={"retry_after_s": wait_s},
+        )
     user = authenticate(handle=handle.lstrip("@"), password=password)
     if user is None:
+        login_failure_record(handle=handle)
         raise ApplicationError("invalid_credentials", "Wrong handle or password.", status_code=401)
+    login_backoff_clear(handle=handle)
     return token_issue(user=user, name=name)
 
 

@@ -189,3 +189,101 @@ def test_a_decompression_bomb_avatar_is_a_400(api):
     bomb = SimpleUploadedFile("me.png", _png_header_bomb(10_000, 10_000), content_type="image/png")
     response = api.patch("/api/v1/me", {"avatar": bomb}, format="multipart")
     assert_error_shape(response, 400)
+
+
+# --- log-in: throttles key on the real address, and a per-account backoff ---------------------
+
+
+@pytest.fixture
+def login_throttle(monkeypatch):
+    """A login throttle of 3 a minute, on a cache of its own (the suite's is shared by tests)."""
+    from django.core.cache.backends.locmem import LocMemCache
+    from rest_framework.throttling import ScopedRateThrottle
+
+    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"signup": "3/min", "login": "3/min"})
+    monkeypatch.setattr(ScopedRateThrottle, "cache", LocMemCache("sec-login-throttle", {}))
+
+
+def _login(client, handle: str, password: str, **headers):
+    return client.post(LOGIN, {"handle": handle, "password": password}, format="json", **headers)
+
+
+def _fresh_handle(prefix: str) -> str:
+    import uuid
+
+    return f"{prefix}_{uuid.uuid4().hex[:10]}"
+
+
+def test_a_spoofed_x_forwarded_for_does_not_reset_the_ip_throttle(anon_client, login_throttle):
+    codes = [
+        _login(anon_client, _fresh_handle("nobody"), "wrong-wrong-1", HTTP_X_FORWARDED_FOR=f"203.0.113.{i}").status_code
+        for i in range(6)
+    ]
+    assert codes == [401, 401, 401, 429, 429, 429]
+
+
+def test_trusted_proxy_hops_key_the_throttle_on_the_address_the_proxy_saw(anon_client, login_throttle, settings):
+    # One trusted proxy: the client is the last X-Forwarded-For entry (what the proxy appended);
+    # anything the client put before it is ignored.
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    first = [
+        _login(anon_client, _fresh_handle("nobody"), "wrong", HTTP_X_FORWARDED_FOR=f"10.9.9.{i}, 198.51.100.7")
+        for i in range(4)
+    ]
+    assert [r.status_code for r in first] == [401, 401, 401, 429]
+    other_client = _login(anon_client, _fresh_handle("nobody"), "wrong", HTTP_X_FORWARDED_FOR="198.51.100.8")
+    assert other_client.status_code == 401
+
+
+@pytest.fixture
+def fast_backoff(settings):
+    settings.LOGIN_BACKOFF_AFTER_FAILURES = 5
+    settings.LOGIN_BACKOFF_BASE_S = 1
+    settings.LOGIN_BACKOFF_MAX_S = 60
+
+
+def test_login_backoff_per_account_whatever_the_address(anon_client, fast_backoff):
+    import time
+
+    from sora_social.users.login_backoff import login_backoff_clear
+    from tests.users.factories import PASSWORD, UserFactory
+
+    handle = _fresh_handle("victim")
+    UserFactory(handle=handle)
+    try:
+        for i in range(5):  # five wrong passwords, each from another address
+            response = _login(
+                anon_client, handle, f"guess-{i}", REMOTE_ADDR=f"192.0.2.{i}", HTTP_X_FORWARDED_FOR=f"10.0.0.{i}"
+            )
+            assert_error_shape(response, 401, "invalid_credentials")
+
+        # Locked: even the right password, from a new address, is refused with Retry-After.
+        locked = _login(anon_client, f"@{handle.upper()}", PASSWORD, REMOTE_ADDR="192.0.2.200")
+        error = assert_error_shape(locked, 429, "login_backoff")
+        assert int(locked["Retry-After"]) == error["retry_after_s"] == 1
+
+        time.sleep(1.1)
+        # One more failure after the window: the next window is twice as long.
+        assert _login(anon_client, handle, "guess-6").status_code == 401
+        locked = _login(anon_client, handle, PASSWORD)
+        assert_error_shape(locked, 429, "login_backoff")
+        assert int(locked["Retry-After"]) == 2
+
+        time.sleep(2.1)
+        assert _login(anon_client, handle, PASSWORD).status_code == 200
+        # Success cleared the count: a single failure now is just a 401, and the password works.
+        assert _login(anon_client, handle, "guess-7").status_code == 401
+        assert _login(anon_client, handle, PASSWORD).status_code == 200
+    finally:
+        login_backoff_clear(handle=handle)
+
+
+def test_login_backoff_applies_to_unknown_handles_alike(anon_client, fast_backoff):
+    from sora_social.users.login_backoff import login_backoff_clear
+
+    handle = _fresh_handle("ghost")
+    try:
+        codes = [_login(anon_client, handle, f"guess-{i}").status_code for i in range(6)]
+        assert codes == [401] * 5 + [429]
+    finally:
+        login_backoff_clear(handle=handle)
