@@ -291,9 +291,9 @@ def _enforce(cameo: Cameo, *, actor: User, take_down_existing: bool, reason: str
     cancelled = ports.cancel_jobs(cameo_id=cameo.pk, still_allowed=still_allowed, reason=reason)
     taken_down = 0
     if take_down_existing:
-        rows = CameoAppearance.objects.filter(cameo=cameo, status=CameoAppearance.Status.ACTIVE).exclude(
-            creator_id=cameo.owner_id
-        )
+        active = CameoAppearance.objects.filter(cameo=cameo, status=CameoAppearance.Status.ACTIVE)
+        before = active.count()
+        rows = active.exclude(creator_id=cameo.owner_id)
         for appearance in rows.select_related("creator"):
             if not still_allowed(appearance.creator_id):
                 if not CameoAppearance.objects.filter(pk=appearance.pk, status=CameoAppearance.Status.ACTIVE).exists():
@@ -301,7 +301,8 @@ def _enforce(cameo: Cameo, *, actor: User, take_down_existing: bool, reason: str
                 # Derivatives (remixes, edits, extensions, matched uploads) have appearances of
                 # their own, so they are among these rows: take-down reaches every depth.
                 _appearance_remove(appearance=appearance, cameo=cameo, actor=actor, reason=reason)
-                taken_down += 1
+        # Counted after, so the videos a removal cascaded to are counted too.
+        taken_down = before - active.count()
     return cancelled, taken_down
 
 
