@@ -335,6 +335,9 @@ LOGGING = {
 
 # --- The app's own knobs ------------------------------------------------------------------
 AUTH_TOKEN_TTL = timedelta(days=env_int("AUTH_TOKEN_TTL_DAYS", 90))
+# An open websocket re-checks its token this often (and at its expiry): a revocation whose close
+# message was lost, a deactivated account, still close it (code 4401).
+WS_TOKEN_RECHECK_S = env_float("WS_TOKEN_RECHECK_S", 30.0)
 # Per-account log-in backoff (users/login_backoff.py): locked after this many failures, for a
 # window that doubles with each further one.
 LOGIN_BACKOFF_AFTER_FAILURES = env_int("LOGIN_BACKOFF_AFTER_FAILURES", 5)

@@ -7,16 +7,20 @@ everything missed, oldest first, exactly once, before live ones.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+from django.utils import timezone
 
 from sora_social.common.outages import outage_of
 from sora_social.notifications.selectors import last_seq, notifications_after, unread_count
-from sora_social.notifications.services import notification_payload, user_group
+from sora_social.notifications.services import notification_payload, token_group, user_group
 from sora_social.users.authentication import user_for_token
+from sora_social.users.selectors import token_is_live
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_BAD_REQUEST = 4400
@@ -59,7 +63,7 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
         if found is None:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
-        self.user, _ = found
+        self.user, token = found
         query = parse_qs(self.scope.get("query_string", b"").decode())
         try:
             after = int((query.get("after") or ["-1"])[0])
@@ -67,10 +71,14 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_BAD_REQUEST)
             return
         self.group = user_group(self.user.pk)
+        # Revoking the token sends its group a close (users.services._tokens_revoke).
+        self.token_group = token_group(token.pk)
+        await self.channel_layer.group_add(self.token_group, self.channel_name)
         # Join first, then read the backlog: live messages that arrive meanwhile wait in the
         # channel and are deduplicated by seq, so nothing is missed or sent twice.
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
+        self.token_watch = asyncio.ensure_future(self._watch_token(token.pk, token.expires_at))
         current = await database_sync_to_async(last_seq)(user=self.user)
         self.last_sent = current if after < 0 else after
         await self.send_json(
@@ -84,8 +92,31 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
             await self._send_backlog(up_to=None)
 
     async def disconnect(self, code: int) -> None:
+        if hasattr(self, "token_watch"):
+            self.token_watch.cancel()
+        if hasattr(self, "token_group"):
+            await self.channel_layer.group_discard(self.token_group, self.channel_name)
         if hasattr(self, "group"):
             await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def _watch_token(self, token_id: int, expires_at) -> None:
+        """Close the socket when its token stops being live: at its expiry, and every
+        WS_TOKEN_RECHECK_S for what sends no message (a lost one, a deactivated account)."""
+        while True:
+            until_expiry = (expires_at - timezone.now()).total_seconds()
+            await asyncio.sleep(max(0.0, min(settings.WS_TOKEN_RECHECK_S, until_expiry)))
+            try:
+                live = await database_sync_to_async(token_is_live)(token_id=token_id)
+            except Exception as exc:
+                if outage_of(exc) is None:
+                    raise
+                continue  # the database is away: check again later rather than drop the client
+            if not live:
+                await self.close(code=CLOSE_UNAUTHENTICATED)
+                return
+
+    async def token_revoked(self, event) -> None:
+        await self.close(code=CLOSE_UNAUTHENTICATED)
 
     async def receive_json(self, content, **kwargs) -> None:
         if isinstance(content, dict) and content.get("type") == "ping":

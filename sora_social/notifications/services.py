@@ -8,6 +8,7 @@ updates (persist=False) are pushed but not stored.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -25,6 +26,30 @@ logger = logging.getLogger(__name__)
 
 def user_group(user_id: int) -> str:
     return f"notifications.user.{user_id}"
+
+
+def token_group(token_id: int) -> str:
+    """The websockets opened with one bearer token (closed when it is revoked)."""
+    return f"notifications.token.{token_id}"
+
+
+def sockets_close_for_tokens(*, token_ids: Iterable[int]) -> None:
+    """Close every websocket opened with these tokens (code 4401), once the caller's transaction
+    commits. Best effort: a socket that misses the message finds out at its next token check."""
+    ids = list(token_ids)
+
+    def close() -> None:
+        layer = get_channel_layer()
+        if layer is None:
+            return
+        for token_id in ids:
+            try:
+                async_to_sync(layer.group_send)(token_group(token_id), {"type": "token.revoked"})
+            except Exception:
+                logger.exception("closing the websockets of token %s failed", token_id)
+
+    if ids:
+        transaction.on_commit(close)
 
 
 def notification_payload(notification: Notification) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from django.core import signing
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
 
 from sora_social.common.errors import NotFound
 from sora_social.users.models import AccountExport, AuthToken, Block, Follow, User
@@ -114,6 +115,13 @@ def friend_edges(*, user: User, viewer: User) -> QuerySet[Follow]:
 
 def block_edges(*, user: User) -> QuerySet[Block]:
     return Block.objects.filter(blocker=user).select_related("blocked")
+
+
+def token_is_live(*, token_id: int) -> bool:
+    """Not revoked, not expired, and its user not deactivated (what authentication accepts)."""
+    return AuthToken.objects.filter(
+        pk=token_id, revoked_at__isnull=True, expires_at__gt=timezone.now(), user__is_active=True
+    ).exists()
 
 
 def token_list(*, user: User) -> QuerySet[AuthToken]:

@@ -195,12 +195,20 @@ def token_touch(*, token_id: int, now: datetime) -> None:
     AuthToken.objects.filter(pk=token_id).update(last_used_at=now)
 
 
+def _tokens_revoke(tokens, *, now: datetime) -> int:
+    """Revoke the live ones among `tokens`; every websocket opened with them closes (4401) when
+    the caller's transaction commits."""
+    from sora_social.notifications.services import sockets_close_for_tokens
+
+    token_ids = list(tokens.filter(revoked_at__isnull=True).values_list("pk", flat=True))
+    revoked = AuthToken.objects.filter(pk__in=token_ids, revoked_at__isnull=True).update(revoked_at=now)
+    sockets_close_for_tokens(token_ids=token_ids)
+    return revoked
+
+
 @transaction.atomic
 def token_revoke(*, user: User, token_id: int) -> None:
-    updated = AuthToken.objects.filter(pk=token_id, user=user, revoked_at__isnull=True).update(
-        revoked_at=timezone.now()
-    )
-    if not updated:
+    if not _tokens_revoke(AuthToken.objects.filter(pk=token_id, user=user), now=timezone.now()):
         raise NotFound("No such token.", code="token_not_found")
 
 
@@ -262,7 +270,7 @@ def user_ban(*, user: User) -> User:
     user = User.objects.select_for_update().get(pk=user.pk)
     user.is_active = False
     user.save(update_fields=["is_active"])
-    AuthToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    _tokens_revoke(AuthToken.objects.filter(user=user), now=timezone.now())
     return user
 
 
@@ -332,7 +340,7 @@ def user_delete(*, user: User, password: str) -> AccountDeletion:
 
     now = timezone.now()
     # Revoked, not deleted: a revoked token is refused (and its websockets closed) at once.
-    counts["users.tokens_revoked"] = AuthToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=now)
+    counts["users.tokens_revoked"] = _tokens_revoke(AuthToken.objects.filter(user=user), now=now)
     counts["users.follows_deleted"] = Follow.objects.filter(Q(follower=user) | Q(followee=user)).delete()[0]
     counts["users.blocks_deleted"] = Block.objects.filter(Q(blocker=user) | Q(blocked=user)).delete()[0]
     exports = list(AccountExport.objects.filter(user=user))

@@ -287,3 +287,77 @@ def test_login_backoff_applies_to_unknown_handles_alike(anon_client, fast_backof
         assert codes == [401] * 5 + [429]
     finally:
         login_backoff_clear(handle=handle)
+
+
+# --- websockets close when their token stops being valid ---------------------------------------
+
+
+async def _ws_recv_json(ws, timeout: float = 5.0) -> dict:
+    import asyncio
+    import json
+
+    return json.loads(await asyncio.wait_for(ws.recv(), timeout))
+
+
+async def _ws_closed_with(ws, timeout: float) -> int | None:
+    import asyncio
+
+    await asyncio.wait_for(ws.wait_closed(), timeout)
+    return ws.close_code
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+def test_revoked_or_expired_tokens_close_their_websockets(live_stack):
+    import asyncio
+    import time
+    from datetime import timedelta
+
+    import httpx
+    import websockets
+    from django.utils import timezone
+
+    from sora_social.users.models import AuthToken
+    from sora_social.users.services import token_issue
+    from tests.users.factories import UserFactory
+
+    owner, fan = UserFactory(handle="ws_owner"), UserFactory(handle="ws_fan")
+    _, phone = token_issue(user=owner, name="phone")
+    tablet_token, tablet = token_issue(user=owner, name="tablet")
+    short_token, short = token_issue(user=owner, name="short-lived")
+    expires_at = timezone.now() + timedelta(seconds=4)
+    AuthToken.objects.filter(pk=short_token.pk).update(expires_at=expires_at)
+    _, fan_secret = token_issue(user=fan)
+    url = f"{live_stack.ws_url}/ws/notifications/"
+    base = live_stack.base_url
+
+    def rest(method: str, path: str, secret: str) -> int:
+        return httpx.request(method, f"{base}{path}", headers={"Authorization": f"Bearer {secret}"}).status_code
+
+    async def scenario() -> None:
+        def opened(secret: str):
+            return websockets.connect(url, additional_headers={"Authorization": f"Bearer {secret}"})
+
+        async with opened(phone) as ws_phone, opened(tablet) as ws_tablet, opened(short) as ws_short:
+            for ws in (ws_phone, ws_tablet, ws_short):
+                assert (await _ws_recv_json(ws))["type"] == "hello"
+
+            # Revoke the tablet's token from the phone: the tablet's socket closes at once.
+            started = time.monotonic()
+            assert await asyncio.to_thread(rest, "DELETE", f"/api/v1/auth/tokens/{tablet_token.pk}", phone) == 204
+            assert await _ws_closed_with(ws_tablet, 3.0) == 4401
+            assert time.monotonic() - started < 3.0
+
+            # The phone's socket (another token) still gets notifications.
+            assert await asyncio.to_thread(rest, "POST", "/api/v1/users/ws_owner/follow", fan_secret) == 204
+            assert (await _ws_recv_json(ws_phone))["notification"]["kind"] == "new_follower"
+
+            # Expiry sends no message: the socket closes at its token's expiry by itself.
+            assert await _ws_closed_with(ws_short, 10.0) == 4401
+            assert timezone.now() >= expires_at
+
+            # Log out on the phone: its own socket closes too.
+            assert await asyncio.to_thread(rest, "POST", "/api/v1/auth/logout", phone) == 204
+            assert await _ws_closed_with(ws_phone, 3.0) == 4401
+
+    asyncio.run(scenario())
