@@ -48,8 +48,11 @@ def cameos_erase_for_account(*, user: User) -> dict[str, int]:
         # consent changes leave alone), and whatever status the cameo had.
         live = CameoAppearance.objects.filter(cameo=cameo, status=CameoAppearance.Status.ACTIVE).order_by("pk")
         for appearance_id in live.values_list("pk", flat=True):
-            services.appearance_remove(appearance_id=appearance_id, cameo=cameo, actor=user, reason=ERASE_REASON)
-            taken_down += 1
+            # Removing a source's appearance also removes its derivatives' (lineage): count
+            # only the ones this loop takes down itself.
+            if CameoAppearance.objects.filter(pk=appearance_id, status=CameoAppearance.Status.ACTIVE).exists():
+                services.appearance_remove(appearance_id=appearance_id, cameo=cameo, actor=user, reason=ERASE_REASON)
+                taken_down += 1
     for cameo in cameos:
         # The row stays for the appearances and the ledger; nothing that names or describes
         # the person does. (An update, not a save: the objects above predate cameo_delete.)

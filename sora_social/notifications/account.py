@@ -4,7 +4,8 @@ export is ready (registered on users.ports in NotificationsConfig).
 Erasing runs last (see users.ports): the take-downs before it notify the people whose videos
 went. The user's own stream (and its counter) is deleted. Notifications they caused in other
 people's streams stay, since they tell those people what happened to their things, but lose the
-person: the actor is detached and "@handle" in the text becomes "A deleted account".
+person: the actor is detached, "@handle" in the text becomes "A deleted account", and the
+handle is taken out of their data.
 """
 
 from __future__ import annotations
@@ -38,7 +39,9 @@ def notifications_erase_for_account(*, user: User) -> dict[str, int]:
         notification.text = _without_handle(notification.text, user.handle)[:300]
         data = dict(notification.data)
         for key, value in data.items():
-            if isinstance(value, str) and f"@{user.handle}" in value:
+            if value == user.handle:  # e.g. new_follower's "follower_handle"
+                data[key] = None
+            elif isinstance(value, str) and f"@{user.handle}" in value:
                 data[key] = _without_handle(value, user.handle)
         notification.data = data
         notification.save(update_fields=["actor", "text", "data"])

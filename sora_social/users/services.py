@@ -46,6 +46,7 @@ DELETED_HANDLE_PREFIX = "deleted_"
 ACCOUNT_EXPORT_TTL = timedelta(days=7)
 # A pending export older than this was lost on its way to a worker; asking again starts anew.
 ACCOUNT_EXPORT_STALE_AFTER = timedelta(hours=1)
+ACCOUNT_EXPORTS_PER_DAY = 3
 
 
 def _validate_handle(handle: str, *, exclude_user: User | None = None) -> str:
@@ -373,9 +374,11 @@ def user_delete(*, user: User, password: str) -> AccountDeletion:
 @transaction.atomic
 def account_export_request(*, user: User) -> AccountExport:
     """Ask for an archive of one's data; built by a task on the default queue. While one is
-    being built, asking again returns that one."""
-    from sora_social.users.tasks import account_export_build_task
+    being built, asking again returns that one; at most ACCOUNT_EXPORTS_PER_DAY are started a
+    day (each reads every row and file the person has), then 429 `export_limit`."""
+    from sora_social.outbox.services import outbox_send_on_commit
 
+    User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True).get()  # one request at a time
     pending = AccountExport.objects.select_for_update().filter(user=user, status=AccountExportStatus.PENDING).first()
     if pending is not None and pending.created_at > timezone.now() - ACCOUNT_EXPORT_STALE_AFTER:
         return pending
@@ -385,13 +388,20 @@ def account_export_request(*, user: User) -> AccountExport:
         pending.error = "The export was not built in time; a new one was started."
         pending.finished_at = timezone.now()
         pending.save(update_fields=["status", "error", "finished_at"])
+    recent = AccountExport.objects.filter(user=user, created_at__gt=timezone.now() - timedelta(days=1)).count()
+    if recent >= ACCOUNT_EXPORTS_PER_DAY:
+        raise ApplicationError(
+            "export_limit",
+            f"You can start {ACCOUNT_EXPORTS_PER_DAY} exports a day; download one you have, or try tomorrow.",
+            status_code=429,
+        )
     try:
         with transaction.atomic():
             export = AccountExport.objects.create(user=user)
     except IntegrityError:  # a concurrent request created it first
         return AccountExport.objects.get(user=user, status=AccountExportStatus.PENDING)
-    export_id = export.pk
-    transaction.on_commit(lambda: account_export_build_task.delay(export_id))
+    # Through the outbox: a broker outage delays the archive instead of losing it.
+    outbox_send_on_commit(task="users.account_export_build", args=[export.pk])
     return export
 
 

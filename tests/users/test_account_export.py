@@ -34,12 +34,13 @@ def _tasks_in_process(monkeypatch):
     """The build task runs right here (the worker path is covered by the e2e test); jobs stay queued."""
     built: list[int] = []
 
-    def run(export_id: int) -> None:
-        built.append(export_id)
-        account_export_build_task.apply(args=[export_id])
+    def run(args, queue=None, **options) -> None:
+        assert queue == "default"
+        built.append(args[0])
+        account_export_build_task.apply(args=args)
 
-    monkeypatch.setattr(account_export_build_task, "delay", run)
-    monkeypatch.setattr("generation.tasks.generation_job_run.apply_async", lambda args, queue: None)
+    monkeypatch.setattr(account_export_build_task, "apply_async", run)
+    monkeypatch.setattr("generation.tasks.generation_job_run.apply_async", lambda args, queue, **options: None)
     return built
 
 
@@ -159,7 +160,7 @@ def test_expired_and_pending_exports(client_for, django_capture_on_commit_callba
     assert api.get(f"{URL}/{export['id']}").json()["download_url"] is None
 
     # While one is being built, asking again returns it instead of starting another.
-    monkeypatch.setattr(account_export_build_task, "delay", lambda export_id: None)
+    monkeypatch.setattr(account_export_build_task, "apply_async", lambda args, queue=None, **options: None)
     with django_capture_on_commit_callbacks(execute=True):
         first = api.post(URL).json()
         second = api.post(URL).json()
@@ -190,3 +191,15 @@ def test_deleting_the_account_erases_its_archives(client_for, django_capture_on_
     assert not AccountExport.objects.filter(user=owner).exists() and not default_storage.exists(path)
     # The signed link stops working with the account.
     assert client_for(UserFactory()).get(export["download_url"]).status_code == 404
+
+
+def test_at_most_three_exports_a_day(client_for, django_capture_on_commit_callbacks, _tasks_in_process):
+    api = client_for(UserFactory())
+    for _ in range(3):
+        assert _export(api, django_capture_on_commit_callbacks)["status"] == "ready"
+    refused = api.post(URL)
+    assert refused.status_code == 429 and refused.json()["error"]["code"] == "export_limit"
+    assert len(_tasks_in_process) == 3
+    # A day later the person may export again.
+    AccountExport.objects.update(created_at=timezone.now() - timedelta(days=1, minutes=1))
+    assert _export(api, django_capture_on_commit_callbacks)["status"] == "ready"
