@@ -339,3 +339,33 @@ class CreditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.amount:+d} ({self.pool}) for {self.user_id}"
+
+
+# --- Recognising our own media: perceptual hashes of every video's frames ----------------------
+
+
+class VideoFrameHash(models.Model):
+    """A perceptual hash of one sampled frame (or the thumbnail) of a video; see generation/frame_hash.py.
+
+    `luma` is the 64-bit look-up hash, cut into four 16-bit `band*` columns, each indexed, so
+    finding the frames near a query hash is an index query (multi-index hashing); `chroma` adds
+    32 bits for each colour channel, compared only on the candidates found.
+    """
+
+    video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="frame_hashes")
+    position = models.PositiveIntegerField()  # order among the video's sampled frames
+    at_s = models.FloatField(null=True, blank=True)  # time in the video; null for the thumbnail
+    luma = models.BigIntegerField()  # unsigned 64 bits stored as PostgreSQL's signed bigint
+    chroma = models.BigIntegerField()
+    band0 = models.IntegerField()
+    band1 = models.IntegerField()
+    band2 = models.IntegerField()
+    band3 = models.IntegerField()
+    version = models.PositiveSmallIntegerField(default=1)  # the hash recipe; a new one re-indexes
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["video", "position"], name="frame_hash_video_position")]
+        indexes = [models.Index(fields=[f"band{i}"], name=f"frame_hash_band{i}_idx") for i in range(4)]
+
+    def __str__(self) -> str:
+        return f"frame {self.position} of video {self.video_id}"

@@ -17,6 +17,7 @@ from generation import ports
 from generation.media import MediaError, probe_video
 from generation.models import LineageVia, Video, VideoLineage, VideoSource, VideoStatus
 from sora_social.common.errors import ApplicationError
+from sora_social.outbox.services import outbox_send_on_commit
 from sora_social.users.models import User
 
 # The longest clip the app shows (Sora's are 4 to 25 s); settings may raise it.
@@ -94,6 +95,9 @@ def _create(*, user: User, content: File, source: str) -> Video:
         if video.thumbnail:
             video.thumbnail.delete(save=False)
         raise
+    # Every video's frames are hashed so that a copy coming back is recognised (media_match).
+    # Off the request path (~0.1-0.5 s of decoding), through the outbox so it is never lost.
+    outbox_send_on_commit(task="generation.video_frames_index", args=[video.pk])
     return video
 
 

@@ -7,6 +7,7 @@ import socket
 
 from celery import shared_task
 from django.conf import settings
+from django.db import OperationalError
 
 from generation import jobs, pipeline
 
@@ -37,3 +38,21 @@ def generation_jobs_reap() -> dict[str, int]:
     if report.requeued or report.failed or report.resent:
         logger.warning("reaper: %s", report)
     return {"requeued": report.requeued, "failed": report.failed, "resent": report.resent}
+
+
+@shared_task(name="generation.video_frames_index", autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
+def video_frames_index_task(video_id: int) -> int:
+    """Sent through the outbox when a video is created (generation.services); idempotent."""
+    from generation.media_match import video_frames_index
+    from generation.models import Video
+
+    video = Video.objects.filter(pk=video_id).first()
+    return video_frames_index(video=video) if video is not None else 0
+
+
+@shared_task(name="generation.video_frames_backfill")
+def video_frames_backfill_task(batch: int = 200) -> int:
+    """Periodic: index what the on-commit task missed (sora_social/periodic.py)."""
+    from generation.media_match import video_frames_backfill
+
+    return video_frames_backfill(batch=batch)

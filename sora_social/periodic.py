@@ -16,6 +16,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     },
     # Messages whose on-commit publish failed (broker down) are sent once it answers again.
     "outbox-relay": {"task": "outbox.relay", "schedule": float(os.environ.get("OUTBOX_RELAY_EVERY_S", "5"))},
+    # Every new video's frames are hashed through the outbox; this indexes anything older.
+    "video-frames-backfill": {
+        "task": "generation.video_frames_backfill",
+        "schedule": float(os.environ.get("VIDEO_FRAMES_BACKFILL_EVERY_S", "600")),
+    },
     "purge-expired-tokens": {
         "task": "users.tokens_purge_expired",
         "schedule": crontab(minute=17, hour=3),
