@@ -4,7 +4,8 @@ GenerationConfig).
 Erasing runs after cameos (which took down every video showing the person's likeness, through
 the cameos ports) and feed (which removed their posts): in-flight jobs are cancelled and
 refunded; every video they made or uploaded is taken down and its files (MP4, thumbnail,
-spritesheet) erased; jobs lose their prompts and input references. The rows stay as
+spritesheet) erased, and so are the files of every other video that shows one of their cameos;
+jobs lose their prompts and input references. The rows stay as
 tombstones: the credits ledger (append-only, `CreditEntry.job` is PROTECT) points at the jobs,
 and a taken-down video's row keeps a re-upload of it recognisable.
 """
@@ -17,6 +18,7 @@ from collections.abc import Iterable
 from django.core.files.storage import default_storage
 from django.db import transaction
 
+from cameos.models import CameoAppearance
 from generation import credits, jobs
 from generation.models import IN_FLIGHT_STATUSES, CreditEntry, GenerationJob, Video, VideoRendition, VideoStatus
 from generation.services import video_take_down
@@ -53,6 +55,23 @@ def generation_erase_for_account(*, user: User) -> dict[str, int]:
     Video.objects.filter(created_by=user).update(file="", thumbnail="")
     VideoRendition.objects.filter(video__created_by=user).update(spritesheet="", watermark_text="")
 
+    # Other people's videos that show the person (cameos took them down through its ports): their
+    # bytes are erased too, so no copy of the likeness can be restored or handed out again. The
+    # rows and their frame hashes stay, so a re-upload of a copy is still recognised.
+    shown_in = set(CameoAppearance.objects.filter(cameo__owner=user).values_list("video_id", flat=True))
+    likeness = Video.objects.filter(pk__in=shown_in).exclude(created_by=user).select_related("rendition")
+    likeness_erased = 0
+    for video in likeness.order_by("pk"):
+        if video.status != VideoStatus.TAKEN_DOWN:
+            video_take_down(video=video, reason="The person in this video deleted their account.")
+        paths += [video.file.name, video.thumbnail.name]
+        rendition = getattr(video, "rendition", None)
+        if rendition is not None and rendition.spritesheet:
+            paths.append(rendition.spritesheet.name)
+        likeness_erased += 1
+    Video.objects.filter(pk__in=shown_in).exclude(created_by=user).update(file="", thumbnail="")
+    VideoRendition.objects.filter(video_id__in=shown_in).exclude(video__created_by=user).update(spritesheet="")
+
     own_jobs = GenerationJob.objects.filter(user=user)
     paths += [name for name in own_jobs.exclude(input_reference="").values_list("input_reference", flat=True)]
     scrubbed = own_jobs.update(
@@ -63,6 +82,7 @@ def generation_erase_for_account(*, user: User) -> dict[str, int]:
         "generation.jobs_cancelled": cancelled,
         "generation.videos_taken_down": taken_down,
         "generation.videos_erased": len(videos),
+        "generation.likeness_videos_erased": likeness_erased,
         "generation.jobs_scrubbed": scrubbed,
     }
 

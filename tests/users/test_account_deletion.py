@@ -156,8 +156,11 @@ def test_nothing_with_their_likeness_is_served_after_deletion(client_for, owner,
     assert not CameoReference.objects.filter(cameo=cameo).exists()
     assert not default_storage.exists(clip_path) and not default_storage.exists(reference_path)
     assert not CameoAppearance.objects.filter(cameo=cameo, status="active").exists()
-    # The owner's own video files are erased, not just hidden.
-    assert not Video.objects.get(pk=own_video.pk).file
+    # The files of every video that showed the likeness are erased, not just hidden: the
+    # owner's own and other people's, so no copy can come back.
+    for video in (own_video, maker_video, maker_draft, remix_video):
+        assert not Video.objects.get(pk=video.pk).file and not default_storage.exists(video.file.name), video.pk
+    assert counts["generation.likeness_videos_erased"] == 3
 
 
 def test_own_content_goes_ledgers_stay_anonymous_tokens_stop(client_for, owner, django_capture_on_commit_callbacks):
