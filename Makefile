@@ -61,9 +61,9 @@ format: install-dev
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-## serve: one ASGI server (daphne) for HTTP and websockets on one port
+## serve: one ASGI server (daphne, with the request-size guards of sora_social/serve.py) for HTTP and websockets on one port
 serve: setup
-	DB_POOL=$${DB_POOL:-1} $(VENV)/bin/daphne -b $${HOST:-127.0.0.1} -p $${PORT:-8000} sora_social.asgi:application
+	DB_POOL=$${DB_POOL:-1} $(PY) -m sora_social.serve -b $${HOST:-127.0.0.1} -p $${PORT:-8000} sora_social.asgi:application
 
 ## worker: a Celery worker for both queues (production: one process per GPU on `gpu`)
 worker: setup

@@ -74,11 +74,21 @@ class LiveStack:
         )
 
     def start(self, timeout: float = 90.0) -> LiveStack:
-        # As `make serve` runs it: a connection pool, because under ASGI each request runs in a
-        # thread of its own and persistent per-thread connections exhaust max_connections.
+        # As `make serve` runs it: daphne with request-size guards (sora_social/serve.py), and a
+        # connection pool, because under ASGI each request runs in a thread of its own and
+        # persistent per-thread connections exhaust max_connections.
         self._spawn(
             "asgi",
-            [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(self.port), "sora_social.asgi:application"],
+            [
+                sys.executable,
+                "-m",
+                "sora_social.serve",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "sora_social.asgi:application",
+            ],
             env={**self.env, "DB_POOL": self.env.get("DB_POOL", "1")},
         )
         self.start_worker("worker-gpu", "gpu")

@@ -361,3 +361,141 @@ def test_revoked_or_expired_tokens_close_their_websockets(live_stack):
             assert await _ws_closed_with(ws_phone, 3.0) == 4401
 
     asyncio.run(scenario())
+
+
+# --- oversized requests are refused from their head, on the real server --------------------------
+
+
+def _rss_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def _exchange(port: int, head: bytes, body_chunks=(), timeout: float = 10.0) -> tuple[bytes, float]:
+    """Send a request head (and body chunks, while the server may already have answered) over
+    a raw socket; returns everything the server sent until it closed, and the seconds taken."""
+    import socket
+    import time
+
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        started = time.monotonic()
+        sock.sendall(head)
+        for chunk in body_chunks:
+            sock.sendall(chunk)
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+        return received, time.monotonic() - started
+
+
+def _parse(raw: bytes) -> tuple[int, dict]:
+    import json
+
+    head, _, body = raw.partition(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    return status, json.loads(body)
+
+
+def _head(method: str, target: bytes, *headers: bytes) -> bytes:
+    lines = [method.encode() + b" " + target + b" HTTP/1.1", b"Host: 127.0.0.1", *headers]
+    return b"\r\n".join(lines) + b"\r\n\r\n"
+
+
+MB = 1024 * 1024
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+def test_a_body_over_the_limit_is_refused_before_it_is_read(live_stack):
+    pid = live_stack.processes["asgi"].pid
+    port = live_stack.port
+    before = _rss_kib(pid)
+
+    # A 300 MB upload announced by Content-Length: 413 in the error shape before any body is sent.
+    raw, seconds = _exchange(
+        port,
+        _head(
+            "POST",
+            b"/api/v1/videos",
+            b"Content-Type: multipart/form-data; boundary=x",
+            b"Content-Length: %d" % (300 * MB),
+            b"Authorization: Bearer ss_whoever",
+        ),
+    )
+    status, body = _parse(raw)
+    assert status == 413 and body["error"]["code"] == "request_too_large"
+    assert body["error"]["limit_bytes"] < 300 * MB
+    assert seconds < 2.0
+
+    # 300 MB of JSON, sent in full by a client that reads only afterwards: still a JSON 413, and
+    # the server drops the bytes as they come instead of keeping them.
+    raw, seconds = _exchange(
+        port,
+        _head("POST", b"/api/v1/posts", b"Content-Type: application/json", b"Content-Length: %d" % (300 * MB)),
+        (b"[" * MB for _ in range(300)),
+        timeout=60,
+    )
+    status, body = _parse(raw)
+    assert status == 413 and body["error"]["code"] == "request_too_large"
+    assert body["error"]["limit_bytes"] == 10 * MB
+
+    # A chunked body has no Content-Length: it is counted, and refused once past the limit.
+    chunk = b"%x\r\n" % MB + b" " * MB + b"\r\n"
+    raw, _ = _exchange(
+        port,
+        _head("POST", b"/api/v1/events", b"Content-Type: application/json", b"Transfer-Encoding: chunked"),
+        [chunk] * 40 + [b"0\r\n\r\n"],
+    )
+    status, body = _parse(raw)
+    assert status == 413 and body["error"]["code"] == "request_too_large"
+
+    grown_mib = (_rss_kib(pid) - before) / 1024
+    assert grown_mib < 40, f"the server grew by {grown_mib:.0f} MiB"
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+def test_bodies_within_the_limit_still_arrive_chunked_or_not(live_stack):
+    body = b'{"handle": "nobody_here", "password": "not-the-password"}'
+    for framing in ("length", "chunked"):
+        if framing == "length":
+            head = _head(
+                "POST", b"/api/v1/auth/login", b"Content-Type: application/json", b"Content-Length: %d" % len(body)
+            )
+            chunks = [body]
+        else:
+            head = _head(
+                "POST", b"/api/v1/auth/login", b"Content-Type: application/json", b"Transfer-Encoding: chunked"
+            )
+            chunks = [
+                b"%x\r\n" % 10 + body[:10] + b"\r\n",
+                b"%x\r\n" % (len(body) - 10) + body[10:] + b"\r\n",
+                b"0\r\n\r\n",
+            ]
+        raw, _ = _exchange(live_stack.port, head.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n"), chunks)
+        status, answer = _parse(raw)
+        assert (framing, status, answer["error"]["code"]) == (framing, 401, "invalid_credentials")
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("target", "extra_header", "status", "code", "shape"),
+    [
+        (b"/api/v1/feeds/latest?q=" + b"a" * 60_000, b"", 414, "uri_too_long", "app"),
+        (b"/v1/videos?after=" + b"a" * 60_000, b"", 414, "uri_too_long", "openai"),
+        (b"/api/v1/me", b"X-Padding: " + b"a" * 20_000, 431, "request_headers_too_large", "app"),
+    ],
+)
+def test_a_huge_url_or_header_is_answered_not_dropped(live_stack, target, extra_header, status, code, shape):
+    headers = [extra_header] if extra_header else []
+    raw, _ = _exchange(live_stack.port, _head("GET", target, *headers))
+    assert raw, "the connection was dropped without an answer"
+    got_status, body = _parse(raw)
+    assert got_status == status
+    assert body["error"]["code"] == code and body["error"]["message"]
+    if shape == "openai":
+        assert set(body["error"]) == {"code", "message", "type", "param"}
