@@ -292,7 +292,8 @@ def generation_job_submit(
     _validate(request)
     width, height = _parse_size(request.size)
     source_video, remix_post_id = _source_for(user=user, request=request)
-    reference_video = None
+    reference = _normalised_reference(input_reference) if input_reference is not None else None
+    reference_video = _recognised_reference(reference)
     cameos, missing = _resolve_cameos(request)
     # The limit is on cameos the model is asked to draw (named); inherited ones arrive with the
     # source's pixels and are checked just the same, but do not use up the user's two.
@@ -306,6 +307,9 @@ def generation_job_submit(
     # Restrictions and consent cover every cameo the result will show, named or inherited.
     policy = _check_prompt_policy(user=user, prompt=request.prompt, cameos=shown)
     _check_consent(user=user, cameos=cameos, missing=missing, inherited=inherited)
+    _check_backend_can_render(
+        kind=request.kind, cameo_count=len(cameos), has_input_reference=input_reference is not None
+    )
 
     default_strength = {JobKind.EDIT: 0.45, JobKind.REMIX: 0.6}.get(request.kind, 0.6)
     job = GenerationJob(
@@ -330,7 +334,6 @@ def generation_job_submit(
         request_fingerprint=request.fingerprint(),
         credits_cost=credits.job_cost(seconds=request.seconds, royalty_fee=_royalty_fee(shown)),
     )
-    reference = _normalised_reference(input_reference) if input_reference is not None else None
     try:
         with transaction.atomic():
             job.save()
@@ -355,6 +358,27 @@ def generation_job_submit(
         job.input_reference.save("reference.png", reference, save=True)
     _enqueue_on_commit(job)
     return job, True
+
+
+def _check_backend_can_render(*, kind: str, cameo_count: int, has_input_reference: bool) -> None:
+    """Refuse at submit (422) what the configured backend's model cannot render (a remix on a
+    model with no video-to-video pipeline), rather than charge for a job bound to fail."""
+    from generation.backends.base import BackendError, backend_refusal
+
+    try:
+        refusal = backend_refusal(
+            settings.GENERATION_BACKEND, kind=kind, cameo_count=cameo_count, has_input_reference=has_input_reference
+        )
+    except BackendError as error:  # the model folder is missing or unreadable: the operator's to fix
+        logger.error("generation backend %s unavailable at submit: %s", settings.GENERATION_BACKEND, error.message)
+        raise ApplicationError(
+            "generation_unavailable",
+            "Video generation is not available right now.",
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+        ) from error
+    if refusal is not None:
+        code, message = refusal
+        raise ApplicationError(code, message, status_code=status.HTTP_422_UNPROCESSABLE_ENTITY)
 
 
 def _check_in_flight_excluding(user: User, job: GenerationJob) -> None:
@@ -388,6 +412,28 @@ def _normalised_reference(upload: UploadedFile) -> ContentFile:
     buffer = BytesIO()
     rgb.save(buffer, format="PNG")
     return ContentFile(buffer.getvalue())
+
+
+def _recognised_reference(reference: ContentFile | None) -> Video | None:
+    """The video of ours an input_reference image is a frame or the thumbnail of, if any: the job
+    is then a derivative of it (it inherits its cameos; a video an owner removed is refused)."""
+    if reference is None:
+        return None
+    from io import BytesIO
+
+    from PIL import Image
+
+    from generation.media_match import match_media
+    from generation.services import removed_source_check
+
+    with Image.open(BytesIO(reference.read())) as image:
+        image.load()
+        match = match_media(image=image)
+    reference.seek(0)
+    video = Video.objects.filter(pk=match.video_id).first() if match is not None else None
+    if video is not None:
+        removed_source_check(source_video=video)
+    return video
 
 
 def _enqueue_on_commit(job: GenerationJob) -> None:

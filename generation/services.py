@@ -16,7 +16,7 @@ from rest_framework import status
 from generation import ports
 from generation.media import MediaError, probe_video
 from generation.models import LineageVia, Video, VideoLineage, VideoSource, VideoStatus
-from sora_social.common.errors import ApplicationError
+from sora_social.common.errors import ApplicationError, Conflict
 from sora_social.outbox.services import outbox_send_on_commit
 from sora_social.users.models import User
 
@@ -105,10 +105,37 @@ def _create(*, user: User, content: File, source: str) -> Video:
 def video_create_from_upload(*, user: User, upload: File) -> Video:
     """Make a Video from an uploaded file, decoded with PyAV to check it is a video we take.
 
+    An upload that is one of our videos, or cut from one (its C2PA manifest, or perceptual
+    hashes of its frames: `generation.media_match`), is a derivative of it: it shows every cameo
+    that video shows, so the uploader must be allowed to use each (checked before anything is
+    stored, with a direct use's codes), and it is recorded as an appearance of each.
+
     Refusals: video_too_large (413); invalid_video, unsupported_container, unsupported_codec,
-    no_video_stream (415); video_too_long, video_dimensions_too_large (422).
+    no_video_stream (415); video_too_long, video_dimensions_too_large (422); cameo_not_found
+    (404), cameo_permission_denied (403), appearance_removed (409) for a recognised video.
     """
-    return _create(user=user, content=upload, source=VideoSource.UPLOAD)
+    source = _recognised_source(user=user, upload=upload)
+    video = _create(user=user, content=upload, source=VideoSource.UPLOAD)
+    if source is not None and source.pk != video.pk:
+        video_lineage_link(video=video, source_video=source, via=LineageVia.UPLOAD_MATCH)
+    return video
+
+
+def _recognised_source(*, user: User, upload: File) -> Video | None:
+    """The video of ours the upload is (a copy or a cut of), with its cameos cleared for `user`."""
+    from generation.media_match import match_media
+
+    size = _size_of(upload)
+    if size == 0 or size > settings.MAX_VIDEO_UPLOAD_BYTES:
+        return None  # _create refuses it with its own code
+    upload.seek(0)
+    data = upload.read()
+    upload.seek(0)
+    match = match_media(video_bytes=data)
+    source = Video.objects.filter(pk=match.video_id).first() if match is not None else None
+    if source is not None:
+        inheritance_check(user=user, source_video=source)
+    return source
 
 
 @transaction.atomic
@@ -174,14 +201,33 @@ def video_lineage_link(*, video: Video, source_video: Video, via: str) -> None:
     """
     from cameos.selectors import cameos_shown_by_video
     from cameos.services import appearance_record
-    from generation.jobs import check_cameo_use
 
     if video.pk == source_video.pk:
         return
     creator = video.created_by
-    inherited = cameos_shown_by_video(video_id=source_video.pk)
-    for cameo in inherited:
-        check_cameo_use(creator, cameo, via_video_id=source_video.pk)
-    for cameo in inherited:
+    inheritance_check(user=creator, source_video=source_video)
+    for cameo in cameos_shown_by_video(video_id=source_video.pk):
         appearance_record(cameo=cameo, creator=creator, video_id=video.pk, via_video_id=source_video.pk)
     lineage_record(video=video, source_video=source_video, via=via)
+
+
+def inheritance_check(*, user: User, source_video: Video) -> None:
+    """May `user` have a video made from `source_video`? Every cameo it shows must be one they
+    may use (404 `cameo_not_found` / 403 `cameo_permission_denied`, as for a direct use), and
+    none may be one whose owner removed that video (409 `appearance_removed`: a copy of a video
+    the owner took down stays down)."""
+    from cameos.selectors import cameos_shown_by_video
+    from generation.jobs import check_cameo_use
+
+    removed_source_check(source_video=source_video)
+    for cameo in cameos_shown_by_video(video_id=source_video.pk):
+        check_cameo_use(user, cameo, via_video_id=source_video.pk)
+
+
+def removed_source_check(*, source_video: Video) -> None:
+    """409 `appearance_removed` if a cameo's owner removed `source_video`: nothing may be made
+    from it any more (a re-upload, a reference to one of its frames)."""
+    from cameos.models import CameoAppearance
+
+    if CameoAppearance.objects.filter(video_id=source_video.pk, status=CameoAppearance.Status.REMOVED).exists():
+        raise Conflict("appearance_removed", "The owner of a cameo in this video removed it.")

@@ -26,6 +26,8 @@ PATHS: dict[str, str] = {
     "openai_edit": "`POST /v1/videos/edits` of X's video showing it",
     "openai_extend": "`POST /v1/videos/extensions` of X's video showing it",
     "openai_chain": "an edit of X's extension of X's remix of a video showing it (3 deep)",
+    "upload": "`POST /api/v1/videos`: a re-upload of the owner's posted video (recognised by its frames)",
+    "input_reference": "`POST /v1/videos` with the owner's post's thumbnail as `input_reference`",
 }
 
 # The consent state when X tries. The expected code is the one a direct use gets.
@@ -50,8 +52,21 @@ STATES: dict[str, tuple[str, str]] = {
 
 # Where a path answers before consent is even reached: X cannot see (so cannot remix) the
 # owner's own post once the owner blocked them.
+# An upload has no prompt for an owner's restrictions to judge (they apply to what is generated).
 OVERRIDES: dict[tuple[str, str], str] = {
     ("remix_post", "blocked"): "post_not_found",
+    ("upload", "restriction_violated"): ALLOWED,
+}
+
+# An upload is stored at once: there is no queued or running job for consent to change under.
+NOT_APPLICABLE = {
+    ("upload", state)
+    for state in (
+        "revoked_while_queued",
+        "revoked_while_running",
+        "blocked_while_running",
+        "restriction_added_while_queued",
+    )
 }
 
 
@@ -60,11 +75,20 @@ def expected(path: str, state: str) -> str:
 
 
 def cases() -> list[tuple[str, str, str]]:
-    return [(path, state, expected(path, state)) for path in PATHS for state in STATES]
+    return [
+        (path, state, expected(path, state))
+        for path in PATHS
+        for state in STATES
+        if (path, state) not in NOT_APPLICABLE
+    ]
 
 
 def _cell(code: str) -> str:
     return "✅ allowed and recorded" if code == ALLOWED else f"⛔ `{code}`"
+
+
+def _cell_for(path: str, state: str) -> str:
+    return "— (no queue)" if (path, state) in NOT_APPLICABLE else _cell(expected(path, state))
 
 
 def render_markdown() -> str:
@@ -75,7 +99,7 @@ def render_markdown() -> str:
         "|---|" + "---|" * len(names),
     ]
     for state, (label, _) in STATES.items():
-        lines.append(f"| {state} ({label}) | " + " | ".join(_cell(expected(p, state)) for p in names) + " |")
+        lines.append(f"| {state} ({label}) | " + " | ".join(_cell_for(p, state) for p in names) + " |")
     lines.append("")
     lines.append("Paths: " + "; ".join(f"`{p}`: {label}" for p, label in PATHS.items()) + ".")
     return "\n".join(lines) + "\n"

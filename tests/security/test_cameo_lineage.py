@@ -169,3 +169,43 @@ def test_lineage_link_refuses_media_showing_a_cameo_the_uploader_may_not_use(cli
     posted = client_for(friend).post("/api/v1/posts", {"video_id": allowed_copy.pk}, format="json")
     assert posted.status_code == 201, posted.json()
     assert list(Post.objects.get(pk=posted.json()["id"]).cameos.values_list("pk", flat=True)) == [cameo.pk]
+
+
+def test_a_video_the_owner_removed_cannot_come_back_as_an_upload_or_a_reference(client_for):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from generation.media_match import video_frames_index
+
+    owner, maker = UserFactory(), UserFactory()
+    cameo = CameoFactory(owner=owner, audience=CameoAudience.EVERYONE)
+    api = client_for(maker)
+    job = generate(api, {"prompt": PROMPT, "cameos": [str(cameo.pk)]})
+    video = job.result_video
+    video_frames_index(video=video)
+    with video.file.open("rb") as handle, video.thumbnail.open("rb") as thumb:
+        data, still = handle.read(), thumb.read()
+    appearance = CameoAppearance.objects.get(cameo=cameo, video_id=video.pk)
+    cameo_services.appearance_remove(appearance_id=appearance.pk, cameo=cameo, actor=owner, reason="no")
+    videos_before = Video.objects.count()
+
+    upload = api.post(
+        "/api/v1/videos", {"file": SimpleUploadedFile("again.mp4", data, content_type="video/mp4")}, format="multipart"
+    )
+    assert upload.status_code == 409 and upload.json()["error"]["code"] == "appearance_removed"
+    reference = api.post(
+        "/v1/videos",
+        {"prompt": PROMPT, "input_reference": SimpleUploadedFile("frame.jpg", still, content_type="image/jpeg")},
+        format="multipart",
+    )
+    assert reference.status_code == 409 and reference.json()["error"]["code"] == "appearance_removed"
+    assert Video.objects.count() == videos_before
+    # Media that is not ours is taken as before.
+    from tests.generation.factories import clip_bytes
+
+    other = api.post(
+        "/api/v1/videos",
+        {"file": SimpleUploadedFile("mine.mp4", clip_bytes(seed=99, seconds=2.0), content_type="video/mp4")},
+        format="multipart",
+    )
+    assert other.status_code == 201, other.json()
+    assert not CameoAppearance.objects.filter(video_id=other.json()["id"]).exists()

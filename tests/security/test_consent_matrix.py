@@ -24,6 +24,7 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
 from cameos import services as cameo_services
@@ -46,6 +47,8 @@ pytestmark = pytest.mark.django_db
 PROMPT = "dancing in the rain on a beach at sunset"
 POLITICAL_PROMPT = "giving a speech at a campaign rally"
 DERIVATIVE_PATHS = {"remix_post", "remix_post_chain", "openai_remix", "openai_edit", "openai_extend", "openai_chain"}
+# Media of the owner's post coming back in: recognised by the matcher, not named by a job.
+COPY_PATHS = {"upload", "input_reference"}
 
 
 @cache
@@ -154,6 +157,14 @@ def _owner_post(world: World) -> Post:
 def prepare(path: str, world: World) -> None:
     if path == "remix_post":
         world.sources["post"] = _owner_post(world)
+    elif path in {"upload", "input_reference"}:
+        from generation.media_match import video_frames_index
+
+        post = world.sources["post"] = _owner_post(world)
+        # What the on-commit task does for every new video: hash its frames for recognition.
+        video_frames_index(video=post.video)
+        with post.video.file.open("rb") as video, post.video.thumbnail.open("rb") as thumbnail:
+            world.sources["bytes"] = (video.read(), thumbnail.read())
     elif path == "remix_post_chain":
         parent = _owner_post(world)
         job = _generate(world, world.friend, {"prompt": PROMPT, "remix_of": parent.pk})
@@ -182,6 +193,14 @@ def attempt(path: str, world: World, prompt: str):
         return api.post("/api/v1/generations", {"prompt": prompt, "cameos": [str(world.cameo.pk)]}, format="json")
     if path in {"openai_create", "openai_character"}:
         return api.post("/v1/videos", {"prompt": f"{world.mention} {prompt}"}, format="json")
+    if path == "upload":
+        copy = SimpleUploadedFile("downloaded.mp4", world.sources["bytes"][0], content_type="video/mp4")
+        return api.post("/api/v1/videos", {"file": copy}, format="multipart")
+    if path == "input_reference":
+        still = SimpleUploadedFile("thumbnail.jpg", world.sources["bytes"][1], content_type="image/jpeg")
+        return api.post(
+            "/v1/videos", {"prompt": prompt, "input_reference": still, "size": "720x1280"}, format="multipart"
+        )
     if path in {"remix_post", "remix_post_chain"}:
         return api.post("/api/v1/generations", {"prompt": prompt, "remix_of": world.sources["post"].pk}, format="json")
     source = world.sources["job"].public_id
@@ -266,34 +285,36 @@ def while_in_flight(state: str, world: World, job: GenerationJob) -> GenerationJ
 # --- the oracle ------------------------------------------------------------------------------------
 
 
-def videos_showing(cameo: Cameo) -> set[int]:
+def videos_showing(cameo: Cameo, copies: set[tuple[int, int]] = frozenset()) -> set[int]:
     """Which videos show the cameo, worked out from how each was made (not from the lineage
     records under test): named in its job or featured in a post, or made from such a video
-    (remix, edit, extension), to any depth."""
+    (remix, edit, extension; `copies`: (video, source) pairs the test itself made, a re-upload or
+    a job from a still of the source), to any depth."""
     showing = set(
         GenerationJob.objects.filter(job_cameos__cameo=cameo, job_cameos__inherited=False, result_video__isnull=False)
         .values_list("result_video_id", flat=True)
         .distinct()
     )
     showing |= set(Post.objects.filter(cameos=cameo).values_list("video_id", flat=True))
-    made_from = dict(
+    made_from = list(
         GenerationJob.objects.filter(result_video__isnull=False, source_video__isnull=False).values_list(
             "result_video_id", "source_video_id"
         )
     )
+    made_from += list(copies)
     grew = True
     while grew:
         grew = False
-        for video_id, source_id in made_from.items():
+        for video_id, source_id in made_from:
             if source_id in showing and video_id not in showing:
                 showing.add(video_id)
                 grew = True
     return showing
 
 
-def assert_every_video_with_the_cameo_is_recorded(world: World) -> None:
+def assert_every_video_with_the_cameo_is_recorded(world: World, copies: set[tuple[int, int]]) -> None:
     recorded = set(CameoAppearance.objects.filter(cameo=world.cameo).values_list("video_id", flat=True))
-    missing = videos_showing(world.cameo) - recorded
+    missing = videos_showing(world.cameo, copies) - recorded
     assert not missing, f"videos showing the cameo with no appearance: {missing}"
     listed = world.api(world.owner).get(f"/api/v1/cameos/{world.cameo.pk}/appearances")
     assert listed.status_code == 200, listed.json()
@@ -314,9 +335,13 @@ def test_consent_matrix(path: str, state: str, outcome: str) -> None:
     response = attempt(path, world, prompt)
     body = response.json()
     job = None
-    if response.status_code in (200, 201):
+    made = None  # the video X got
+    if response.status_code in (200, 201) and path == "upload":
+        made, got = body["id"], matrix.ALLOWED
+    elif response.status_code in (200, 201):
         job = while_in_flight(state, world, GenerationJob.objects.get(public_id=body["id"]))
         got = matrix.ALLOWED if job.status == JobStatus.SUCCEEDED else job.error_code
+        made = job.result_video_id
     else:
         assert 400 <= response.status_code < 500, (response.status_code, body)
         got = body["error"]["code"]
@@ -324,35 +349,37 @@ def test_consent_matrix(path: str, state: str, outcome: str) -> None:
 
     new_videos = set(Video.objects.values_list("pk", flat=True)) - videos_before
     new_appearances = CameoAppearance.objects.filter(cameo=world.cameo).exclude(pk__in=appearances_before)
+    copies: set[tuple[int, int]] = set()
     if outcome != matrix.ALLOWED:
         assert not new_videos, "a refused attempt left a video behind"
         assert not new_appearances.exists()
     else:
-        assert new_videos == {job.result_video_id}
+        assert new_videos == {made}
+        if path in COPY_PATHS:
+            copies.add((made, world.sources["post"].video_id))
         appearance = new_appearances.get()
         assert (appearance.video_id, appearance.creator_id, appearance.status) == (
-            job.result_video_id,
+            made,
             world.attacker.pk,
             CameoAppearance.Status.ACTIVE,
         )
-        if path in DERIVATIVE_PATHS:
-            assert appearance.via_video_id == job.source_video_id
+        if path in DERIVATIVE_PATHS | COPY_PATHS:
+            source = world.sources["post"].video_id if path in COPY_PATHS else job.source_video_id
+            assert appearance.via_video_id == source
+        if job is not None and path in DERIVATIVE_PATHS | COPY_PATHS:
             shown = world.api(world.attacker).get(f"/api/v1/generations/{job.public_id}").json()["cameos"]
             assert [(c["id"], c["inherited"]) for c in shown] == [(world.cameo.pk, True)]
-        assert Notification.objects.filter(
-            recipient=world.owner, kind="cameo_used", data__video_id=job.result_video_id
-        ).exists()
+        assert Notification.objects.filter(recipient=world.owner, kind="cameo_used", data__video_id=made).exists()
         # The draft is the attacker's alone: nobody else is served it.
         for other in (world.stranger, world.friend):
-            content = world.api(other).get(f"/api/v1/videos/{job.result_video_id}/content")
-            assert content.status_code == 404
+            assert world.api(other).get(f"/api/v1/videos/{made}/content").status_code == 404
         # Posted, it features the cameo, so cameo feeds and the owner's controls apply to it.
         posted = world.api(world.attacker).post(
-            "/api/v1/posts", {"video_id": job.result_video_id, "visibility": "private"}, format="json"
+            "/api/v1/posts", {"video_id": made, "visibility": "private"}, format="json"
         )
         assert posted.status_code == 201, posted.json()
         assert list(Post.objects.get(pk=posted.json()["id"]).cameos.values_list("pk", flat=True)) == [world.cameo.pk]
-    assert_every_video_with_the_cameo_is_recorded(world)
+    assert_every_video_with_the_cameo_is_recorded(world, copies)
 
 
 def test_the_doc_shows_the_tested_matrix() -> None:
