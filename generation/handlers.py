@@ -27,4 +27,8 @@ def warm_video_backend() -> None:
     backend = get_backend()
     load = getattr(backend, "pipeline", None)
     if callable(load):
-        load()
+        pipeline = load()
+        # Its text encoder (MiniLM) loads on first use too: encode one prompt now.
+        embed = getattr(pipeline, "embed_prompts", None)
+        if callable(embed):
+            embed(["a red ball bounces"])

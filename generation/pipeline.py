@@ -6,6 +6,7 @@ generation.jobs under the job's row lock.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import threading
@@ -17,6 +18,7 @@ from billiard.exceptions import SoftTimeLimitExceeded
 from generation import jobs
 from generation.backends.base import BackendError, RenderRequest, get_backend
 from generation.models import GenerationJob, JobKind
+from sora_social.common.outages import outage_of
 
 logger = logging.getLogger(__name__)
 
@@ -188,7 +190,15 @@ def _run_attempt(job: GenerationJob) -> str:
             job_id=job.pk, attempt=attempt, code="timeout", message="Rendering took longer than the time limit."
         )
         return "failed: timeout"
-    except Exception:
+    except Exception as exc:
+        if outage_of(exc) is not None:
+            # The database (or Redis) went away mid-job: not the job's fault. Queue another
+            # attempt if the database answers again; if it does not, the job stays `running`
+            # and the reaper requeues it once its heartbeat is stale.
+            logger.warning("generation job %s: %s unreachable mid-job (%s)", job.public_id, outage_of(exc), exc)
+            with contextlib.suppress(Exception):
+                jobs.generation_job_retry(job_id=job.pk, attempt=attempt, reason="A service was briefly unreachable.")
+            return f"interrupted: {outage_of(exc)} unreachable"
         # A bug, not the user's fault: fail this attempt cleanly (refunded) and let the task log it.
         logger.exception("generation job %s crashed", job.public_id)
         jobs.generation_job_fail(
