@@ -165,6 +165,9 @@ class GenerationJob(models.Model):
     )
     credits_cost = models.PositiveIntegerField(default=0)
     policy = models.JSONField(default=dict, blank=True)  # what the policy layers said, for audit
+    # What the user is told beside the result, e.g. that the demo model cannot draw this prompt
+    # (generation/demo_domain.py): [{"code", "message", ...}], set at submit.
+    notices = models.JSONField(default=list, blank=True)
     idempotency_key = models.CharField(max_length=100, blank=True, default="")
     request_fingerprint = models.CharField(max_length=64, blank=True, default="")
 
