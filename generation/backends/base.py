@@ -137,7 +137,8 @@ _lock = threading.Lock()
 def get_backend(name: str | None = None) -> VideoBackend:
     """The backend named `name` (default: settings.GENERATION_BACKEND), created once per process.
 
-    "embedded" = the shipped video model; "remote" = a server speaking the OpenAI Videos API.
+    "embedded" = the shipped video model; "remote" = a server speaking the OpenAI Videos API;
+    "diffusers" = an open Wan 2.x model from a local folder, in this process.
     """
     from django.conf import settings
 
@@ -160,10 +161,40 @@ def get_backend(name: str | None = None) -> VideoBackend:
                 poll_s=settings.GENERATION_REMOTE_POLL_S,
                 timeout_s=settings.GENERATION_REMOTE_TIMEOUT_S,
             )
+        elif name == "diffusers":
+            from generation.backends.diffusers_backend import DiffusersBackend
+
+            backend = DiffusersBackend(
+                model_dir=settings.GENERATION_DIFFUSERS_MODEL_DIR,
+                model_name=settings.GENERATION_DIFFUSERS_MODEL_NAME,
+                device=settings.GENERATION_DEVICE,
+                steps=settings.GENERATION_DIFFUSERS_STEPS,
+                guidance_scale=settings.GENERATION_DIFFUSERS_GUIDANCE_SCALE,
+                negative_prompt=settings.GENERATION_DIFFUSERS_NEGATIVE_PROMPT,
+                fps=settings.GENERATION_DIFFUSERS_FPS,
+                max_frames=settings.GENERATION_DIFFUSERS_MAX_FRAMES,
+                max_area=settings.GENERATION_DIFFUSERS_MAX_AREA,
+                max_batch=settings.GENERATION_DIFFUSERS_MAX_BATCH,
+                cpu_offload=settings.GENERATION_DIFFUSERS_CPU_OFFLOAD,
+                vae_tiling=settings.GENERATION_DIFFUSERS_VAE_TILING,
+            )
         else:
             raise BackendError("unknown_backend", f"No generation backend named {name!r}.", retryable=False)
         _backends[name] = backend
         return backend
+
+
+def backend_refusal(name: str, *, kind: str, cameo_count: int, has_input_reference: bool) -> tuple[str, str] | None:
+    """(code, message) when backend `name` cannot render a job of this kind and conditioning.
+
+    A backend that knows its model's limits says so with a `refusal(...)` method (the diffusers
+    backend reads them from its model's config files); others render every kind.
+    """
+    check = getattr(get_backend(name), "refusal", None)
+    if not callable(check):
+        return None
+    refusal = check(kind=kind, cameo_count=cameo_count, has_input_reference=has_input_reference)
+    return None if refusal is None else (refusal.code, refusal.message)
 
 
 def reset_backends() -> None:
