@@ -38,8 +38,10 @@ ERASE_REASON = "The person in this cameo deleted their account."
 
 @transaction.atomic
 def cameos_erase_for_account(*, user: User) -> dict[str, int]:
-    cancelled = taken_down = 0
+    cancelled = 0
     cameos = list(Cameo.objects.filter(owner=user).order_by("pk"))
+    live_appearances = CameoAppearance.objects.filter(cameo__owner=user, status=CameoAppearance.Status.ACTIVE)
+    live_before = live_appearances.count()
     for cameo in cameos:
         # Deletes the media and cancels every in-flight job featuring it (the owner's too).
         change = services.cameo_delete(cameo=cameo, actor=user, take_down_existing=False)
@@ -48,11 +50,11 @@ def cameos_erase_for_account(*, user: User) -> dict[str, int]:
         # consent changes leave alone), and whatever status the cameo had.
         live = CameoAppearance.objects.filter(cameo=cameo, status=CameoAppearance.Status.ACTIVE).order_by("pk")
         for appearance_id in live.values_list("pk", flat=True):
-            # Removing a source's appearance also removes its derivatives' (lineage): count
-            # only the ones this loop takes down itself.
+            # Removing a source's appearance also removes its derivatives' (lineage), which may
+            # be further down this list: those are already down.
             if CameoAppearance.objects.filter(pk=appearance_id, status=CameoAppearance.Status.ACTIVE).exists():
                 services.appearance_remove(appearance_id=appearance_id, cameo=cameo, actor=user, reason=ERASE_REASON)
-                taken_down += 1
+    taken_down = live_before - live_appearances.count()
     for cameo in cameos:
         # The row stays for the appearances and the ledger; nothing that names or describes
         # the person does. (An update, not a save: the objects above predate cameo_delete.)

@@ -109,6 +109,12 @@ def test_nothing_with_their_likeness_is_served_after_deletion(client_for, owner,
     )
     assert remix.status_code == 201, remix.json()
     remix_post = remix.json()
+    # A derivative of the maker's video (a re-upload recognised as a copy of it): it inherits the
+    # cameo through lineage, and is still a draft.
+    from generation.services import video_lineage_link
+
+    derived = real_video(viewer, seed=8)
+    video_lineage_link(video=derived, source_video=maker_video, via="upload_match")
 
     # Every URL that served a video with the likeness, collected as each viewer saw it.
     served = [
@@ -122,6 +128,7 @@ def test_nothing_with_their_likeness_is_served_after_deletion(client_for, owner,
         (viewer_api, f"/api/v1/posts/{maker_post['id']}"),
         (maker_api, f"/api/v1/posts/{remix_post['id']}"),
         (maker_api, remix_post["video"]["url"]),
+        (viewer_api, f"/api/v1/videos/{derived.pk}/content"),
         (viewer_api, f"/api/v1/cameos/{cameo.pk}"),
         (viewer_api, f"/api/v1/users/{owner.handle}"),
     ]
@@ -134,7 +141,9 @@ def test_nothing_with_their_likeness_is_served_after_deletion(client_for, owner,
         response = _delete(owner_api)
     assert response.status_code == 200, response.json()
     counts = response.json()["counts"]
-    assert counts["cameos.appearances_taken_down"] == 4  # maker's post, maker's draft, own post, remix
+    # The maker's post, the maker's draft, the own post, the remix, and the derivative (taken
+    # down with its source, through lineage).
+    assert counts["cameos.appearances_taken_down"] == 5
     assert counts["generation.videos_erased"] == 1
     # The own post went with the likeness (its appearance); it also lost its caption.
     assert Post.objects.get(pk=own_post["id"]).caption == ""
@@ -158,9 +167,9 @@ def test_nothing_with_their_likeness_is_served_after_deletion(client_for, owner,
     assert not CameoAppearance.objects.filter(cameo=cameo, status="active").exists()
     # The files of every video that showed the likeness are erased, not just hidden: the
     # owner's own and other people's, so no copy can come back.
-    for video in (own_video, maker_video, maker_draft, remix_video):
+    for video in (own_video, maker_video, maker_draft, remix_video, derived):
         assert not Video.objects.get(pk=video.pk).file and not default_storage.exists(video.file.name), video.pk
-    assert counts["generation.likeness_videos_erased"] == 3
+    assert counts["generation.likeness_videos_erased"] == 4
 
 
 def test_own_content_goes_ledgers_stay_anonymous_tokens_stop(client_for, owner, django_capture_on_commit_callbacks):
