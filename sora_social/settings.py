@@ -84,6 +84,7 @@ MIDDLEWARE = [
     "sora_social.common.middleware.ServerTimingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "sora_social.common.middleware.RejectNulCharactersMiddleware",
+    "sora_social.common.middleware.RequestBodyLimitMiddleware",
     "sora_social.common.middleware.StaticFilesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

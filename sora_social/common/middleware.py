@@ -81,6 +81,30 @@ class RejectNulCharactersMiddleware(_BothModes):
         return None
 
 
+class RequestBodyLimitMiddleware(_BothModes):
+    """A body whose Content-Length is over its route's limit (common/body_limits.py) is a 413 in
+    the error shape, answered before Django parses it (multipart into temporary files, JSON into
+    memory). `make serve` refuses such bodies before reading them at all (sora_social/serve.py);
+    this covers other servers: a WSGI one streams the body, so nothing of it is read here either,
+    while an ASGI server has Django receive it first, to a spooled temporary file."""
+
+    def before(self, request: HttpRequest) -> HttpResponse | None:
+        from sora_social.common.body_limits import body_too_large, request_body_limit
+
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return None  # Django reads no body it cannot size
+        if length <= 0:
+            return None
+        limit = request_body_limit(path=request.path_info, content_type=request.META.get("CONTENT_TYPE", ""))
+        if length <= limit:
+            return None
+        return HttpResponse(
+            body_too_large(path=request.path_info, limit=limit), status=413, content_type="application/json"
+        )
+
+
 class StaticFilesMiddleware(WhiteNoiseMiddleware):
     """WhiteNoise (static files for the console and the API docs), async-capable: its own
     middleware is sync-only. Finding a file is a dict lookup (or a stat with autorefresh in

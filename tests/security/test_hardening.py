@@ -499,3 +499,26 @@ def test_a_huge_url_or_header_is_answered_not_dropped(live_stack, target, extra_
     assert body["error"]["code"] == code and body["error"]["message"]
     if shape == "openai":
         assert set(body["error"]) == {"code", "message", "type", "param"}
+
+
+@pytest.mark.parametrize(("path", "shape"), [("/api/v1/posts", "app"), ("/v1/videos", "openai")])
+def test_the_middleware_refuses_an_announced_oversized_body_unread(path, shape, user):
+    """Under another server than `make serve`: a Content-Length over the route's limit is a 413
+    before Django parses anything (the body sent here is tiny; only its announced size counts)."""
+    from django.test import Client
+
+    from sora_social.users.services import token_issue
+
+    _, secret = token_issue(user=user)
+    response = Client().post(
+        path,
+        data=b"{}",
+        content_type="application/json",
+        CONTENT_LENGTH=str(300 * MB),
+        headers={"authorization": f"Bearer {secret}"},
+    )
+    assert response.status_code == 413
+    error = response.json()["error"]
+    assert error["code"] == "request_too_large"
+    if shape == "openai":
+        assert set(error) == {"code", "message", "type", "param"}
