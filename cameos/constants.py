@@ -32,7 +32,7 @@ VERIFICATION_CODES: dict[str, str] = {
     "resolution_too_low": "The clip's shorter side is below the minimum resolution.",
     "resolution_too_high": "The clip's longer side is above the maximum (3840 px by default).",
     "no_face": "Too few frames show a face (person cameos).",
-    "person_in_clip": "A person's face fills the clip of a pet or object cameo.",
+    "person_in_clip": "A pet, object or character clip shows a person's face (in any scanned frame).",
     "challenge_expired": "The challenge code expired before the upload.",
     "challenge_reused": "The challenge was already used, or the clip shows an earlier challenge's code.",
     "challenge_not_shown": "The clip does not show the challenge card.",
@@ -64,9 +64,15 @@ def min_face_fraction() -> float:
     return float(getattr(settings, "CAMEO_MIN_FACE_FRACTION", 0.6))
 
 
-def max_face_fraction_non_person() -> float:
-    """A pet/object clip with faces in more than this share of frames is someone's likeness."""
-    return float(getattr(settings, "CAMEO_MAX_FACE_FRACTION_NON_PERSON", 0.5))
+def non_person_face_min_side() -> float:
+    """A face whose box's longer side is at least this share of the frame's shorter side is a
+    person's likeness: a pet, object or character clip showing one in any scanned frame is refused."""
+    return float(getattr(settings, "CAMEO_NON_PERSON_FACE_MIN_SIDE", 0.06))
+
+
+def non_person_scan_fps() -> float:
+    """Frames per second kept and scanned for faces in a pet, object or character clip."""
+    return float(getattr(settings, "CAMEO_NON_PERSON_SCAN_FPS", 8.0))
 
 
 def request_cooldown_seconds() -> int:

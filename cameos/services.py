@@ -209,6 +209,13 @@ def cameo_submit(
         _check_can_create(owner=owner, kind=kind, name=name)
 
     probe = _probe(clip)
+    if challenge is None:
+        # The characters API has no way to show a worker's refusal: a face is refused now.
+        from cameos.verification import non_person_clip_check
+
+        clip.seek(0)
+        non_person_clip_check(clip.read())
+        clip.seek(0)
     folder = storage.new_private_folder(owner.pk)
     clip_path = storage.save(f"{folder}/clip{storage.clip_extension(probe.format_name)}", clip)
     try:

@@ -39,13 +39,50 @@ class Examination:
     embedding: list[float] = field(default_factory=list)
 
 
+def faces_shown(clip: vision.DecodedClip, faces: vision.FaceScan) -> list[tuple[float, float]]:
+    """(time, size) of every scanned frame showing a face of meaningful size (a likeness)."""
+    shown = []
+    for idx, box in zip(faces.scanned, faces.boxes, strict=True):
+        if box is None:
+            continue
+        size = vision.face_side_fraction(box, clip.width, clip.height)
+        if size >= constants.non_person_face_min_side():
+            shown.append((clip.times[idx], size))
+    return shown
+
+
+def non_person_clip_check(data: bytes) -> None:
+    """At upload, for a clip with no challenge (the characters API): refuse at once, with 422
+    `person_in_clip`, a pet, object or character clip that shows a face in any scanned frame,
+    rather than accept it and reject it on the worker. The worker checks again all the same."""
+    from sora_social.common.errors import ApplicationError
+
+    try:
+        clip = vision.decode_clip(
+            data, max_seconds=constants.max_clip_seconds(), sample_fps=constants.non_person_scan_fps()
+        )
+    except vision.ClipError as exc:
+        raise ApplicationError(exc.code, exc.message) from exc
+    shown = faces_shown(clip, vision.scan_all_faces(clip))
+    if shown:
+        raise ApplicationError(
+            "person_in_clip",
+            f"The clip shows a person's face (first at {shown[0][0]:.1f} s, in {len(shown)} of {len(clip.frames)} "
+            "frames). A person can only appear through their own person cameo; record the pet, object or "
+            "character alone.",
+            status_code=422,
+        )
+
+
 def _examine(cameo: Cameo) -> Examination:
     report: dict[str, Any] = {"kind": cameo.kind}
     with storage.open_file(cameo.clip_path) as handle:
         data = handle.read()
     max_seconds = constants.max_clip_seconds()
+    # A pet, object or character clip is scanned densely: any frame showing a face refuses it.
+    sample_fps = 4.0 if cameo.kind == CameoKind.PERSON else constants.non_person_scan_fps()
     try:
-        clip = vision.decode_clip(data, max_seconds=max_seconds)
+        clip = vision.decode_clip(data, max_seconds=max_seconds, sample_fps=sample_fps)
     except vision.ClipError as exc:
         message = exc.message
         if exc.code == "not_a_video":
@@ -97,11 +134,16 @@ def _examine(cameo: Cameo) -> Examination:
     else:
         report["challenge"] = "not_required"
 
-    faces = vision.scan_faces(clip, skip=card_frames)
+    if cameo.kind == CameoKind.PERSON:
+        faces = vision.scan_faces(clip, skip=card_frames)
+    else:
+        faces = vision.scan_all_faces(clip, skip=card_frames)
+    sizes = [vision.face_side_fraction(box, clip.width, clip.height) for box in faces.boxes if box]
     report.update(
         frames_scanned_for_faces=len(faces.boxes),
         face_frames=faces.face_frames,
         face_fraction=round(faces.fraction, 3),
+        largest_face_side=round(max(sizes, default=0.0), 3),
         detector="nudenet-320n FACE_*",
     )
     if cameo.kind == CameoKind.PERSON and faces.fraction < constants.min_face_fraction():
@@ -111,13 +153,17 @@ def _examine(cameo: Cameo) -> Examination:
             "light and keep your whole face in the frame.",
             report,
         )
-    if cameo.kind in (CameoKind.PET, CameoKind.OBJECT) and faces.fraction > constants.max_face_fraction_non_person():
-        raise Refused(
-            "person_in_clip",
-            "This clip mostly shows a person's face. A person can only appear through their own person cameo; "
-            "record the pet or object alone.",
-            report,
-        )
+    if cameo.kind != CameoKind.PERSON:
+        shown = faces_shown(clip, faces)
+        if shown:
+            report["face_at_s"] = [round(t, 2) for t, _ in shown]
+            raise Refused(
+                "person_in_clip",
+                f"We saw a person's face in {len(shown)} of {len(faces.boxes)} frames (first at "
+                f"{shown[0][0]:.1f} s). A person can only appear through their own person cameo; record the "
+                "pet, object or character alone.",
+                report,
+            )
 
     exam = Examination(report=report)
     if cameo.kind == CameoKind.PERSON:
@@ -125,7 +171,15 @@ def _examine(cameo: Cameo) -> Examination:
         for score, idx, box in sorted(found, key=lambda t: -t[0])[:MAX_FACE_REFERENCES]:
             exam.references.append((CameoReference.Role.FACE, vision.crop_face(clip.frames[idx], box), score))
     else:
-        usable = [i for i in range(len(clip.frames)) if i not in set(card_frames)]
+        # Never a frame where the detector saw any face, however small, as a reference.
+        with_face = {idx for idx, box in zip(faces.scanned, faces.boxes, strict=True) if box}
+        usable = [i for i in range(len(clip.frames)) if i not in set(card_frames) and i not in with_face]
+        if not usable and with_face:
+            raise Refused(
+                "person_in_clip",
+                "Every frame of the clip shows a face. Record the pet, object or character alone.",
+                report,
+            )
         for pos in vision.evenly_spaced(len(usable), MAX_FRAME_REFERENCES):
             exam.references.append((CameoReference.Role.FRAME, vision.center_crop(clip.frames[usable[pos]]), 0.0))
     if not exam.references:  # only card frames: nothing shows the subject

@@ -262,6 +262,19 @@ def scan_faces(clip: DecodedClip, *, skip: Iterable[int] = (), max_frames: int =
     return FaceScan(boxes=detect_faces([clip.frames[i] for i in chosen]), scanned=chosen)
 
 
+def face_side_fraction(box: FaceBox, width: int, height: int) -> float:
+    """A face box's longer side as a share of the frame's shorter side (how big the face shows)."""
+    return max(box.w, box.h) / max(1, min(width, height))
+
+
+def scan_all_faces(clip: DecodedClip, *, skip: Iterable[int] = ()) -> FaceScan:
+    """Look for a face in every kept frame (card frames skipped): a pet, object or character clip
+    must show no person in any of them, and its references come from these frames."""
+    skipped = set(skip)
+    chosen = [i for i in range(len(clip.frames)) if i not in skipped]
+    return FaceScan(boxes=detect_faces([clip.frames[i] for i in chosen]), scanned=chosen)
+
+
 # --- the challenge card --------------------------------------------------------------------
 
 
