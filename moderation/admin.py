@@ -8,25 +8,58 @@ edits, adds or deletes actions, reports or appeals directly.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.timesince import timesince
 
-from moderation import selectors, services, targets
-from moderation.console import BULK_KINDS, ActionForm, AppealDecisionForm, BulkActionForm, file_response
+from moderation import console_views, selectors, services, targets
+from moderation.console import (
+    BULK_KINDS,
+    NOTIFICATION_TEXT_MAX,
+    SENTINEL,
+    ActionForm,
+    AppealDecisionForm,
+    BulkActionForm,
+    describe_details,
+    file_response,
+    message_frame_of,
+    message_frames,
+    preset_choices,
+)
 from moderation.constants import ACTION_LABELS, ACTIONS_FOR_TARGET, REASON_LABELS, ActionKind, TargetType
 from moderation.models import Action, Appeal, BannedMediaHash, Case, CaseStatus, Report
+from moderation.presets import APPEAL_PRESETS, CASE_CATEGORIES
 from sora_social.common.errors import ApplicationError
 
 # The console's name, unless the project named it already.
 if admin.site.site_header == "Django administration":
     admin.site.site_header = "sora_social console"
     admin.site.site_title = "sora_social console"
+# The console opens on the queue (moderation/console_urls.py); Django's model index is the raw
+# data page, whose "Recent actions" lists the moderator's own decisions.
+admin.site.index_template = "moderation/console/data_index.html"
+admin.site.index_title = "Raw data"
+
+
+# One key per decision on the case page (digits 1–9 pick a reason preset directly).
+DECISION_KEYS: dict[str, str] = {
+    ActionKind.REMOVE: "r",
+    ActionKind.AGE_RESTRICT: "a",
+    ActionKind.WARN: "w",
+    ActionKind.STRIKE: "s",
+    ActionKind.SUSPEND: "u",
+    ActionKind.BAN: "b",
+    ActionKind.DISMISS: "d",
+    ActionKind.RESTORE: "t",
+}
 
 
 def _may_act(request: HttpRequest) -> bool:
@@ -256,25 +289,73 @@ class CaseAdmin(admin.ModelAdmin):
 
     def _render_case(self, request, case: Case, *, form: ActionForm | None = None, status: int = 200):
         review = selectors.case_review(case=case)
-        kinds = ACTIONS_FOR_TARGET.get(case.target_type, ())
+        restorable = selectors.case_restorable(case)
+        # "Restore" only where something is removed or restricted.
+        kinds = [k for k in ACTIONS_FOR_TARGET.get(case.target_type, ()) if k != ActionKind.RESTORE or restorable]
         appeal = review.pending_appeal
+        filters = console_views._filters_from(request.GET)
+        filter_query = console_views._query_of(filters)
+        # Previous and next in the queue (as filtered), among cases nobody else is working on.
+        order = list(
+            selectors.console_queue(viewer=request.user, **{**filters, "claim": "free"}).values_list("pk", flat=True)[
+                :500
+            ]
+        )
+        position = order.index(case.pk) if case.pk in order else -1
+        prev_case = order[position - 1] if position > 0 else None
         next_case = (
-            selectors.case_queue().exclude(pk=case.pk).filter(assigned_to__isnull=True).values_list("pk", flat=True)
-        ).first()
+            order[position + 1] if 0 <= position < len(order) - 1 else (order[0] if position < 0 and order else None)
+        )
+        now = timezone.now()
+        claimed_by_other = (
+            case.claimed_by
+            if case.claimed_by_id and case.claimed_by_id != request.user.pk and case.claimed_until > now
+            else None
+        )
+        categories = selectors.case_categories(case, report_reasons=[r.reason for r in review.reports])
+        for action in review.actions:
+            action.details_text = describe_details(action.kind, action.details)
+        presets = preset_choices(target_type=case.target_type, categories=categories, kinds=list(kinds))
+        strikes_next = review.history.strikes_active + 1
+        suspend_until = (now + timedelta(days=services.suspension_days_default())).isoformat()
         context = {
             **self.admin_site.each_context(request),
             "title": f"Case {case.pk}: {case.target_label}",
             "opts": self.model._meta,
             "case": case,
             "review": review,
-            "buttons": [(k, ACTION_LABELS[k]) for k in kinds],
-            "may_act": _may_act(request) and case.status != CaseStatus.APPEALED,
+            "buttons": [(k, ACTION_LABELS[k], DECISION_KEYS.get(k, "")) for k in kinds],
+            "may_act": _may_act(request) and case.status != CaseStatus.APPEALED and claimed_by_other is None,
+            "claimed_by_other": claimed_by_other,
+            "claimed_by_me": case.claimed_by_id == request.user.pk and case.claimed_until and case.claimed_until > now,
+            "waiting_case": case.status in selectors.QUEUE_STATUSES,
+            "categories": [(c, CASE_CATEGORIES.get(c, c)) for c in categories],
+            "presets": presets,
+            "presets_json": [
+                {"key": p.key, "code": p.code, "kind": p.kind, "label": p.label, "message": p.message, "rule": p.rule}
+                for p in presets
+            ],
+            "frames": message_frames(
+                target_type=case.target_type, kinds=list(kinds), strikes_next=strikes_next, suspend_until=suspend_until
+            ),
+            "notification_max": NOTIFICATION_TEXT_MAX,
+            "reporter_preview": services.reporter_message(kind=ActionKind.DISMISS, target_type=case.target_type),
+            "appeal_frames": {
+                choice: list(message_frame_of(services.appeal_message(uphold=choice == "upheld", reason=SENTINEL)))
+                for choice in ("upheld", "overturned")
+            },
+            "decision_keys": DECISION_KEYS,
+            "appeal_presets": APPEAL_PRESETS,
+            "filter_query": filter_query,
+            "filters": filters,
+            "prev_case": prev_case,
             "action_form": form or ActionForm(),
             "appeal": appeal,
             "may_decide_appeal": bool(
                 appeal
                 and request.user.has_perm("moderation.change_appeal")
                 and appeal.action.moderator_id != request.user.pk
+                and claimed_by_other is None
             ),
             "appeal_form": AppealDecisionForm(),
             "history": review.history,
@@ -306,7 +387,7 @@ class CaseAdmin(admin.ModelAdmin):
             return HttpResponseNotAllowed(["GET", "POST"])
         form = ActionForm(request.POST)
         if not form.is_valid():
-            messages.error(request, "Give a reason for the action.")
+            messages.error(request, "Choose a reason preset or give a reason.")
             return self._render_case(request, case, form=form, status=400)
         data = form.cleaned_data
         try:
@@ -315,14 +396,19 @@ class CaseAdmin(admin.ModelAdmin):
                 moderator=request.user,
                 kind=data["kind"],
                 reason=data["reason"],
+                preset=data.get("preset") or "",
                 suspend_days=data.get("suspend_days"),
                 keep_video=bool(data.get("keep_video")),
             )
         except ApplicationError as exc:
             messages.error(request, exc.message)
             return self._render_case(request, case, form=form, status=exc.status_code)
-        messages.success(request, f"{ACTION_LABELS[action.kind]}: done and logged (action {action.pk}).")
-        return HttpResponseRedirect(reverse("admin:moderation_case_change", args=[case.pk]))
+        messages.success(
+            request, f"Case {case.pk} — {ACTION_LABELS[action.kind]}: done and logged (action {action.pk})."
+        )
+        # Back to the queue (as it was filtered), ready for the next case.
+        filters = console_views._query_of(console_views._filters_from(request.POST))
+        return HttpResponseRedirect(f"{reverse('console-queue')}?{filters}" if filters else reverse("console-queue"))
 
     def appeal_view(self, request, case_id: int) -> HttpResponse:
         case = self._case_or_404(request, case_id)
@@ -348,8 +434,8 @@ class CaseAdmin(admin.ModelAdmin):
         except ApplicationError as exc:
             messages.error(request, exc.message)
             return self._render_case(request, case, status=exc.status_code)
-        messages.success(request, "Appeal decided and logged.")
-        return HttpResponseRedirect(reverse("admin:moderation_case_change", args=[case.pk]))
+        messages.success(request, f"Case {case.pk} — appeal decided and logged.")
+        return HttpResponseRedirect(reverse("console-queue"))
 
     def assign_view(self, request, case_id: int) -> HttpResponse:
         case = self._case_or_404(request, case_id)
@@ -381,23 +467,35 @@ class CaseAdmin(admin.ModelAdmin):
 class ActionAdmin(ReadOnlyAdmin):
     """The audit log: every decision, who took it, why, and what the target looked like."""
 
+    # Few, narrow columns and a reason that wraps: at 1366 px the reason is read in full.
     list_display = (
         "created_at",
         "kind",
         "case_link",
-        "target_type",
-        "target_id",
-        "subject_user",
+        "target_display",
         "moderator_display",
-        "short_reason",
-        "reverses",
+        "reason_display",
+        "details_display",
     )
     list_filter = ("kind", "target_type", ("moderator", admin.RelatedOnlyFieldListFilter))
     search_fields = ("reason", "subject_user__handle", "moderator__handle", "case__id__exact", "target_id__exact")
     date_hierarchy = "created_at"
     list_select_related = ("case", "subject_user", "moderator", "reverses")
     ordering = ("-created_at", "-id")
-    readonly_fields = [f.name for f in Action._meta.fields]
+    readonly_fields = [*(f.name for f in Action._meta.fields if f.name != "details"), "details_display"]
+    exclude = ("details",)
+
+    def changelist_view(self, request, extra_context=None):
+        return super().changelist_view(request, {"title": "Audit log", **(extra_context or {})})
+
+    @admin.display(description="target", ordering="target_type")
+    def target_display(self, action: Action) -> str:
+        about = f" of @{action.subject_user.handle}" if action.subject_user else ""
+        return f"{action.get_target_type_display()} {action.target_id}{about}"
+
+    @admin.display(description="details")
+    def details_display(self, action: Action) -> str:
+        return describe_details(action.kind, action.details)
 
     @admin.display(description="case", ordering="case_id")
     def case_link(self, action: Action) -> str:
@@ -409,8 +507,8 @@ class ActionAdmin(ReadOnlyAdmin):
         return f"@{action.moderator.handle}" if action.moderator else "(automatic)"
 
     @admin.display(description="reason")
-    def short_reason(self, action: Action) -> str:
-        return action.reason if len(action.reason) <= 80 else action.reason[:79] + "…"
+    def reason_display(self, action: Action) -> str:
+        return format_html('<span class="audit-reason">{}</span>', action.reason)
 
 
 @admin.register(Report)

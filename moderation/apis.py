@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -38,6 +39,7 @@ from moderation.serializers import (
 from sora_social.common.errors import ApplicationError, NotFound
 from sora_social.common.pagination import page_payload, page_serializer, page_size_from, paginate_queryset
 from sora_social.common.permissions import IsNotSuspended
+from sora_social.users.authentication import BearerTokenAuthentication
 
 PAGE_PARAMS = [
     OpenApiParameter("cursor", str, description="Opaque cursor from the previous page's next_cursor."),
@@ -244,6 +246,7 @@ class CaseActionCreateApi(APIView):
             reason=v["reason"],
             suspend_days=v["suspend_days"],
             keep_video=v["keep_video"],
+            preset=v["preset"],
         )
         return Response(ActionOutputSerializer(action).data, status=status.HTTP_201_CREATED)
 
@@ -289,6 +292,9 @@ def _parse_when(value: str | None, name: str) -> datetime | None:
 
 
 class MetricsApi(APIView):
+    # The console's session works here too (read-only GET, so no CSRF question); the console's
+    # own metrics page renders the same selector.
+    authentication_classes = [BearerTokenAuthentication, SessionAuthentication]
     permission_classes = [IsAuthenticated, IsModerator]
 
     @extend_schema(
@@ -302,17 +308,24 @@ class MetricsApi(APIView):
         summary="Queue length, time to decision, decisions per moderator",
     )
     def get(self, request: Request) -> Response:
-        params = request.query_params
-        until = _parse_when(params.get("until"), "until") or timezone.now()
-        since = _parse_when(params.get("since"), "since")
-        if since is None:
-            period = params.get("period") or "week"
-            if period == "all":
-                since = datetime(2000, 1, 1, tzinfo=UTC)
-            elif period in selectors.PERIODS:
-                since = until - selectors.PERIODS[period]
-            else:
-                raise ApplicationError("invalid_period", f"period must be one of: {', '.join(selectors.PERIODS)}, all.")
-        if since >= until:
-            raise ApplicationError("invalid_period", "since must be before until.")
+        since, until, _ = metrics_window(request.query_params)
         return Response(MetricsOutputSerializer(selectors.moderation_metrics(since=since, until=until)).data)
+
+
+def metrics_window(params) -> tuple[datetime, datetime, str]:
+    """[since, until) from ?period=day|week|month|all (default week) or ?since=&until= (ISO 8601);
+    the API and the console's metrics page read the same parameters the same way."""
+    until = _parse_when(params.get("until"), "until") or timezone.now()
+    since = _parse_when(params.get("since"), "since")
+    period = ""
+    if since is None:
+        period = params.get("period") or "week"
+        if period == "all":
+            since = datetime(2000, 1, 1, tzinfo=UTC)
+        elif period in selectors.PERIODS:
+            since = until - selectors.PERIODS[period]
+        else:
+            raise ApplicationError("invalid_period", f"period must be one of: {', '.join(selectors.PERIODS)}, all.")
+    if since >= until:
+        raise ApplicationError("invalid_period", "since must be before until.")
+    return since, until, period

@@ -35,6 +35,8 @@ class BannedMediaHash(models.Model):
         constraints = [
             models.CheckConstraint(condition=models.Q(hash__regex=r"^[0-9a-f]{16}$"), name="banned_media_hash_hex16"),
         ]
+        verbose_name = "banned media hash"
+        verbose_name_plural = "banned media hashes"
 
     def __str__(self) -> str:
         return self.hash
@@ -125,6 +127,12 @@ class Case(models.Model):
     assigned_to = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # A claim: the moderator working the case right now, until the claim runs out (renewed while
+    # they have it open), so two moderators never work the same case (services.case_claim).
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    claimed_until = models.DateTimeField(null=True, blank=True)
     opened_at = models.DateTimeField(default=now)
     last_reported_at = models.DateTimeField(null=True, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)
@@ -142,6 +150,11 @@ class Case(models.Model):
             ),
             models.CheckConstraint(
                 condition=models.Q(status="open") | models.Q(decided_at__isnull=False), name="case_decided_has_time"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(claimed_by__isnull=True, claimed_until__isnull=True)
+                | models.Q(claimed_by__isnull=False, claimed_until__isnull=False),
+                name="case_claim_has_expiry",
             ),
         ]
         indexes = [

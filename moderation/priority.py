@@ -53,3 +53,21 @@ def top_reason(reasons: Iterable[str]) -> str:
 
 def age_bonus(hours_waiting: float) -> int:
     return int(min(max(hours_waiting, 0.0), AGE_BONUS_MAX_HOURS))
+
+
+# Service level: how long a case may wait for its first look, by its stored priority (first
+# tier that the priority reaches). A likeness used without consent is looked at within the hour;
+# child safety and self-harm (severity 70+) within 4 hours; violence, hate, sexual content and
+# harassment (50+) within 12; everything else within a day. An appeal is answered within a day
+# of being made.
+SLA_HOURS: tuple[tuple[int, int], ...] = ((TOP, 1), (70, 4), (50, 12), (0, 24))
+APPEAL_SLA_HOURS = 24
+
+
+def sla_hours(priority: int, *, appealed: bool = False) -> int:
+    if appealed:
+        return APPEAL_SLA_HOURS
+    for floor, hours in SLA_HOURS:
+        if priority >= floor:
+            return hours
+    return SLA_HOURS[-1][1]

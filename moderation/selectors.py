@@ -8,13 +8,28 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, ExpressionWrapper, F, IntegerField, Prefetch, Q, QuerySet, Value
+from django.db.models import Case as CaseWhen
+from django.db.models import (
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.functions import Cast, Extract, Least, Now
 from django.utils import timezone
 
 from moderation import targets
 from moderation.constants import APPEALABLE, ActionKind, TargetType
-from moderation.models import Action, Appeal, AppealStatus, Case, CaseStatus, Report
+from moderation.models import Action, Appeal, AppealStatus, Case, CaseSource, CaseStatus, Report
+from moderation.presets import LIKENESS_CATEGORIES, LIKENESS_REASONS, REASON_CATEGORIES, reasons_of_category
 from moderation.priority import AGE_BONUS_MAX_HOURS
 from sora_social.common.errors import NotFound
 from sora_social.users.models import User
@@ -52,6 +67,91 @@ def case_queue(
     if assigned_to is not None:
         rows = rows.filter(assigned_to=assigned_to)
     return rows.order_by("-queue_score", "opened_at", "id")
+
+
+def _claim_free(now: datetime, viewer: User | None) -> Q:
+    free = Q(claimed_by__isnull=True) | Q(claimed_until__lte=now)
+    return free | Q(claimed_by=viewer) if viewer is not None else free
+
+
+def console_queue(
+    *,
+    viewer: User | None = None,
+    category: str = "",
+    source: str = "",
+    target_type: str = "",
+    likeness_first: bool = False,
+    claim: str = "",
+    status: str = "",
+) -> QuerySet[Case]:
+    """The console's queue: waiting cases most urgent first, with what a row shows at a glance
+    (reports with their reporters, the pending appeal's time, whether it is about a likeness).
+
+    category: a presets.CASE_CATEGORIES key, matched on the reports' reasons and the machine
+    flags' categories; source: "reported" (any user report) or "machine" (a policy flag);
+    likeness_first: complaints about someone's likeness on top; claim: "mine" (claimed by the
+    viewer), "free" (nobody else's claim runs).
+    """
+    now = timezone.now()
+    likeness_reports = Report.objects.filter(case=OuterRef("pk"), reason__in=LIKENESS_REASONS)
+    likeness_flags = Q()
+    for name in LIKENESS_CATEGORIES:
+        likeness_flags |= Q(flags__categories__contains=[name])
+    rows = (
+        cases_annotated()
+        .select_related("claimed_by")
+        .prefetch_related(
+            Prefetch("reports", queryset=Report.objects.select_related("reporter").order_by("created_at"))
+        )
+        .annotate(
+            appeal_at=Subquery(
+                Appeal.objects.filter(action__case=OuterRef("pk"), status=AppealStatus.PENDING)
+                .order_by("created_at")
+                .values("created_at")[:1]
+            ),
+            is_likeness=CaseWhen(
+                When(Exists(likeness_reports) | Q(top_reason__in=LIKENESS_REASONS) | likeness_flags, then=Value(1)),
+                default=Value(0),
+                output_field=IntegerField(),
+            ),
+        )
+    )
+    rows = rows.filter(status=status) if status else rows.filter(status__in=QUEUE_STATUSES)
+    if target_type:
+        rows = rows.filter(target_type=target_type)
+    if category:
+        reasons = reasons_of_category(category)
+        rows = rows.filter(
+            Q(top_reason__in=reasons)
+            | Exists(Report.objects.filter(case=OuterRef("pk"), reason__in=reasons))
+            | Q(flags__categories__contains=[category])
+        )
+    if source == "reported":
+        rows = rows.filter(source__in=[CaseSource.REPORTS, CaseSource.BOTH])
+    elif source == "machine":
+        rows = rows.filter(source__in=[CaseSource.MACHINE, CaseSource.BOTH])
+    if claim == "mine" and viewer is not None:
+        rows = rows.filter(claimed_by=viewer, claimed_until__gt=now)
+    elif claim == "free":
+        rows = rows.filter(_claim_free(now, viewer))
+    order = ["-queue_score", "opened_at", "id"]
+    return rows.order_by(*(["-is_likeness", *order] if likeness_first else order))
+
+
+def case_categories(case: Case, *, report_reasons: list[str] | None = None) -> list[str]:
+    """What a case is about, most telling first: the machine flags' categories, then the
+    categories of its top reason and of its other reports' reasons (presets.REASON_CATEGORIES)."""
+    found: list[str] = []
+    flags = case.flags or {}
+    verdicts = flags.get("verdicts", {}) if isinstance(flags, dict) else {}
+    for verdict in verdicts.values():
+        if isinstance(verdict, dict) and verdict.get("category"):
+            found.append(str(verdict["category"]))
+    if report_reasons is None:
+        report_reasons = list(case.reports.order_by("created_at").values_list("reason", flat=True))
+    for reason in [case.top_reason, *report_reasons]:
+        found.extend(REASON_CATEGORIES.get(reason, ()))
+    return list(dict.fromkeys(found))
 
 
 def case_get(*, case_id: int) -> Case:
@@ -192,6 +292,19 @@ def case_review(*, case: Case) -> CaseReview:
     )
 
 
+def case_restorable(case: Case) -> bool:
+    """Whether "restore" has anything to undo: a removal or age restriction of the target still in
+    force (for an account: a suspension or ban), as services.action_take looks for it."""
+    live = Action.objects.filter(reversed_by__isnull=True)
+    if case.target_type == TargetType.USER:
+        if case.subject_user_id is None:
+            return False
+        return live.filter(kind__in=[ActionKind.SUSPEND, ActionKind.BAN], subject_user_id=case.subject_user_id).exists()
+    return live.filter(
+        kind__in=[ActionKind.REMOVE, ActionKind.AGE_RESTRICT], target_type=case.target_type, target_id=case.target_id
+    ).exists()
+
+
 def case_video_id(*, case: Case) -> int | None:
     """The video a case is about (a post's video, or the video itself), for the console player."""
     try:
@@ -233,13 +346,80 @@ def action_is_appealable(action: Action) -> bool:
 
 PERIODS = {"day": timedelta(days=1), "week": timedelta(days=7), "month": timedelta(days=30)}
 
+# Time to decision percentiles reported (the API and the console's metrics page show the same).
+DECISION_PERCENTILES = (0.5, 0.75, 0.9, 0.95, 0.99)
+
 _DECISION_TIMES_SQL = """
 SELECT count(*),
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM decided_at - opened_at)),
-       percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM decided_at - opened_at))
+       percentile_cont(%(percentiles)s::float8[]) WITHIN GROUP (ORDER BY extract(epoch FROM decided_at - opened_at))
 FROM moderation_case
 WHERE decided_at IS NOT NULL AND decided_at >= %(since)s AND decided_at < %(until)s
 """
+
+# How long the waiting cases have waited (now), for the queue's age.
+_QUEUE_AGE_SQL = """
+SELECT percentile_cont(ARRAY[0.5, 0.9]::float8[]) WITHIN GROUP (ORDER BY extract(epoch FROM %(now)s - opened_at))
+FROM moderation_case
+WHERE status IN ('open', 'appealed')
+"""
+
+
+def _percentile_key(p: float) -> str:
+    return f"p{round(p * 100)}"
+
+
+def _machine_layer_uphold(*, since: datetime, until: datetime) -> list[dict[str, Any]]:
+    """For each machine layer that flagged videos for review: of its flagged cases first decided
+    in the period, how many the moderator upheld (any decision but a dismissal)."""
+    first_kind = Subquery(
+        Action.objects.filter(case=OuterRef("pk"), moderator__isnull=False)
+        .order_by("created_at", "pk")
+        .values("kind")[:1]
+    )
+    rows = (
+        Case.objects.filter(decided_at__gte=since, decided_at__lt=until)
+        .exclude(flags={})
+        .annotate(first_kind=first_kind)
+        .values_list("flags", "first_kind")
+    )
+    per_layer: dict[str, dict[str, int]] = {}
+    for flags, kind in rows:
+        if not kind:
+            continue
+        layers = {
+            str(verdict.get("layer") or name)
+            for name, verdict in (flags or {}).get("verdicts", {}).items()
+            if isinstance(verdict, dict)
+        }
+        for layer in layers:
+            counts = per_layer.setdefault(layer, {"flagged": 0, "upheld": 0})
+            counts["flagged"] += 1
+            counts["upheld"] += int(kind != ActionKind.DISMISS)
+    return [
+        {
+            "layer": layer,
+            "flagged_cases_decided": c["flagged"],
+            "upheld": c["upheld"],
+            "dismissed": c["flagged"] - c["upheld"],
+            "uphold_rate": round(c["upheld"] / c["flagged"], 4),
+        }
+        for layer, c in sorted(per_layer.items())
+    ]
+
+
+def _decisions_per_category(actions: QuerySet[Action]) -> dict[str, int]:
+    """Moderators' own decisions (not appeal restores nor automatic ones) by what they were
+    about: the preset's category, else the case's (recorded on the action)."""
+    from moderation.presets import REASON_CATEGORIES as by_reason
+
+    counts: dict[str, int] = {}
+    decided = actions.filter(moderator__isnull=False, appeal__isnull=True)
+    for category, top_reason, n in (
+        decided.values_list("details__category", "case__top_reason").annotate(n=Count("pk")).order_by()
+    ):
+        name = category or (by_reason.get(top_reason) or ("other",))[0]
+        counts[name] = counts.get(name, 0) + n
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
 def moderation_metrics(*, since: datetime, until: datetime) -> dict[str, Any]:
@@ -251,8 +431,15 @@ def moderation_metrics(*, since: datetime, until: datetime) -> dict[str, Any]:
     by_target = dict(queue.values_list("target_type").annotate(n=Count("pk")).values_list("target_type", "n"))
     oldest = queue.order_by("opened_at").values_list("opened_at", flat=True).first()
     with connection.cursor() as cursor:
-        cursor.execute(_DECISION_TIMES_SQL, {"since": since, "until": until})
-        decided, median_s, p90_s = cursor.fetchone()
+        cursor.execute(_DECISION_TIMES_SQL, {"since": since, "until": until, "percentiles": list(DECISION_PERCENTILES)})
+        decided, percentiles = cursor.fetchone()
+        cursor.execute(_QUEUE_AGE_SQL, {"now": now})
+        (queue_ages,) = cursor.fetchone()
+    time_to_decision = {
+        _percentile_key(p): (round(v, 1) if v is not None else None)
+        for p, v in zip(DECISION_PERCENTILES, percentiles or [None] * len(DECISION_PERCENTILES), strict=True)
+    }
+    queue_ages = queue_ages or [None, None]
     actions = Action.objects.filter(created_at__gte=since, created_at__lt=until)
     appeals = Appeal.objects.filter(decided_at__gte=since, decided_at__lt=until)
     by_kind = dict(actions.values_list("kind").annotate(n=Count("pk")).values_list("kind", "n"))
@@ -272,6 +459,8 @@ def moderation_metrics(*, since: datetime, until: datetime) -> dict[str, Any]:
         row["appeals"] = n
     for row in per_moderator.values():
         row["decisions"] = row["actions"] + row["appeals"]
+    appeals_decided = appeals.count()
+    appeals_overturned = appeals.filter(status=AppealStatus.OVERTURNED).count()
     return {
         "since": since,
         "until": until,
@@ -279,12 +468,18 @@ def moderation_metrics(*, since: datetime, until: datetime) -> dict[str, Any]:
         "queue_by_status": {s: by_status.get(s, 0) for s in QUEUE_STATUSES},
         "queue_by_target_type": by_target,
         "oldest_waiting_s": round((now - oldest).total_seconds(), 1) if oldest else None,
+        "median_waiting_s": round(queue_ages[0], 1) if queue_ages[0] is not None else None,
+        "p90_waiting_s": round(queue_ages[1], 1) if queue_ages[1] is not None else None,
         "cases_decided": decided or 0,
-        "median_time_to_decision_s": round(median_s, 1) if median_s is not None else None,
-        "p90_time_to_decision_s": round(p90_s, 1) if p90_s is not None else None,
+        "median_time_to_decision_s": time_to_decision["p50"],
+        "p90_time_to_decision_s": time_to_decision["p90"],
+        "time_to_decision_s": time_to_decision,
+        "decisions_per_category": _decisions_per_category(actions),
         "decisions_per_moderator": sorted(per_moderator.values(), key=lambda r: (-r["decisions"], r["handle"])),
         "actions_by_kind": by_kind,
         "automatic_actions": actions.filter(moderator__isnull=True).count(),
-        "appeals_decided": appeals.count(),
-        "appeals_overturned": appeals.filter(status=AppealStatus.OVERTURNED).count(),
+        "appeals_decided": appeals_decided,
+        "appeals_overturned": appeals_overturned,
+        "appeal_overturn_rate": round(appeals_overturned / appeals_decided, 4) if appeals_decided else None,
+        "machine_layers": _machine_layer_uphold(since=since, until=until),
     }

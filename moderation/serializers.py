@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from moderation.constants import ACTION_CHOICES, ACTION_LABELS, REASON_LABELS, TARGET_CHOICES, USER_REASON_CHOICES
 from moderation.models import Action, Appeal, Case, Report
+from moderation.presets import PRESETS
 from moderation.selectors import action_is_appealable
 from moderation.services import appeal_path
 
@@ -33,7 +34,20 @@ class AppealCreateInputSerializer(serializers.Serializer):
 
 class ActionCreateInputSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=ACTION_CHOICES)
-    reason = serializers.CharField(max_length=1000, help_text="Required; the person affected reads it.")
+    reason = serializers.CharField(
+        max_length=1000,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="The person affected reads it. Required without a preset; with one, added after its message.",
+    )
+    preset = serializers.ChoiceField(
+        choices=[p.code for p in PRESETS],
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="A reason preset (docs/moderation.md) for this kind of action.",
+    )
     suspend_days = serializers.IntegerField(min_value=1, max_value=3650, required=False, allow_null=True, default=None)
     keep_video = serializers.BooleanField(
         required=False, default=False, help_text="remove on a post: leave its video up (the caption was the problem)."
@@ -241,6 +255,14 @@ class ModeratorCountSerializer(serializers.Serializer):
     appeals = serializers.IntegerField(help_text="Appeals decided.")
 
 
+class MachineLayerUpholdSerializer(serializers.Serializer):
+    layer = serializers.CharField(help_text="The policy layer that asked for review (classifier, likeness, ...).")
+    flagged_cases_decided = serializers.IntegerField()
+    upheld = serializers.IntegerField(help_text="First decision was not a dismissal.")
+    dismissed = serializers.IntegerField()
+    uphold_rate = serializers.FloatField()
+
+
 class MetricsOutputSerializer(serializers.Serializer):
     since = serializers.DateTimeField()
     until = serializers.DateTimeField()
@@ -248,11 +270,23 @@ class MetricsOutputSerializer(serializers.Serializer):
     queue_by_status = serializers.DictField(child=serializers.IntegerField())
     queue_by_target_type = serializers.DictField(child=serializers.IntegerField())
     oldest_waiting_s = serializers.FloatField(allow_null=True)
+    median_waiting_s = serializers.FloatField(allow_null=True, help_text="Median wait of the cases waiting now.")
+    p90_waiting_s = serializers.FloatField(allow_null=True)
     cases_decided = serializers.IntegerField()
     median_time_to_decision_s = serializers.FloatField(allow_null=True, help_text="Opened to first decision.")
     p90_time_to_decision_s = serializers.FloatField(allow_null=True)
+    time_to_decision_s = serializers.DictField(
+        child=serializers.FloatField(allow_null=True), help_text="Percentiles p50, p75, p90, p95, p99."
+    )
+    decisions_per_category = serializers.DictField(
+        child=serializers.IntegerField(), help_text="Moderators' decisions by category (the preset's, else the case's)."
+    )
     decisions_per_moderator = ModeratorCountSerializer(many=True)
     actions_by_kind = serializers.DictField(child=serializers.IntegerField())
     automatic_actions = serializers.IntegerField()
     appeals_decided = serializers.IntegerField()
     appeals_overturned = serializers.IntegerField()
+    appeal_overturn_rate = serializers.FloatField(allow_null=True, help_text="Overturned / decided appeals.")
+    machine_layers = MachineLayerUpholdSerializer(
+        many=True, help_text="How often moderators uphold each machine layer's review flags."
+    )

@@ -10,6 +10,7 @@ Settings (all optional, read through django.conf.settings with these defaults):
     MODERATION_STRIKE_SUSPENSION_DAYS  7    length of the automatic suspension
     MODERATION_SUSPENSION_DAYS         7    default length of a moderator's suspension
     MODERATION_APPEAL_WINDOW_DAYS      30   how long an action can be appealed
+    MODERATION_CLAIM_MINUTES           15   how long a moderator's claim on a case lasts
 """
 
 from __future__ import annotations
@@ -17,14 +18,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from moderation import targets
+from moderation import selectors, targets
 from moderation.constants import (
     ACTIONS_FOR_TARGET,
     APPEALABLE,
@@ -46,6 +48,7 @@ from moderation.models import (
     Report,
     ReportStatus,
 )
+from moderation.presets import compose_reason, preset_get
 from moderation.priority import case_priority, top_reason
 from moderation.roles import is_moderator
 from sora_social.common.errors import ApplicationError, Conflict, Forbidden, NotFound
@@ -73,6 +76,14 @@ def strike_window() -> timedelta:
 
 def appeal_window() -> timedelta:
     return timedelta(days=_setting("MODERATION_APPEAL_WINDOW_DAYS", 30))
+
+
+def suspension_days_default() -> int:
+    return _setting("MODERATION_SUSPENSION_DAYS", 7)
+
+
+def claim_duration() -> timedelta:
+    return timedelta(minutes=_setting("MODERATION_CLAIM_MINUTES", 15))
 
 
 def appeal_path(action_id: int) -> str:
@@ -181,6 +192,10 @@ def case_open_for_policy_review(*, video_id: int, creator_id: int, job_id: int, 
     case.flags = {
         "job_ids": sorted(jobs),
         "verdicts": verdicts,
+        # The flagged categories, so the queue can filter on them in SQL (jsonb containment).
+        "categories": sorted(
+            {str(v.get("category")) for v in verdicts.values() if isinstance(v, dict) and v.get("category")}
+        ),
         "severity": max(int(flags.get("severity", 0)), _machine_severity(policy)),
     }
     _case_recompute(case)
@@ -198,6 +213,86 @@ def case_assign(*, case: Case, moderator: User | None, by: User) -> Case:
     case.assigned_to = moderator
     case.save(update_fields=["assigned_to"])
     return case
+
+
+# --- claims: one moderator works a case at a time ----------------------------------------------
+
+
+def _claim_held_by_other(case: Case, moderator: User) -> bool:
+    return (
+        case.claimed_by_id is not None
+        and case.claimed_by_id != moderator.pk
+        and case.claimed_until is not None
+        and case.claimed_until > timezone.now()
+    )
+
+
+def _refuse_if_claimed_by_other(case: Case, moderator: User) -> None:
+    if _claim_held_by_other(case, moderator):
+        until = case.claimed_until.astimezone(UTC).strftime("%H:%M")
+        handle = case.claimed_by.handle if case.claimed_by else "another moderator"
+        raise Conflict("case_claimed", f"@{handle} is working on this case (claimed until {until} UTC).")
+
+
+def _claim_clear(case: Case) -> None:
+    case.claimed_by = None
+    case.claimed_until = None
+
+
+@transaction.atomic
+def case_claim(*, case: Case, moderator: User) -> Case:
+    """Claim a waiting case for MODERATION_CLAIM_MINUTES (renewing one's own claim), so no other
+    moderator works it meanwhile. Refused (409 case_claimed) while another moderator's claim
+    runs; an expired claim is taken over."""
+    _require_moderator(moderator)
+    case = Case.objects.select_for_update(of=("self",)).select_related("claimed_by").get(pk=case.pk)
+    if case.status not in selectors.QUEUE_STATUSES:
+        raise Conflict("case_not_waiting", "This case is not waiting for a moderator.")
+    _refuse_if_claimed_by_other(case, moderator)
+    case.claimed_by = moderator
+    case.claimed_until = timezone.now() + claim_duration()
+    case.save(update_fields=["claimed_by", "claimed_until"])
+    return case
+
+
+@transaction.atomic
+def case_release(*, case: Case, moderator: User) -> Case:
+    """Give up one's claim (someone else's claim is left alone)."""
+    _require_moderator(moderator)
+    case = Case.objects.select_for_update(of=("self",)).get(pk=case.pk)
+    if case.claimed_by_id == moderator.pk:
+        _claim_clear(case)
+        case.save(update_fields=["claimed_by", "claimed_until"])
+    return case
+
+
+@transaction.atomic
+def case_claim_next(*, moderator: User, after: Case | None = None, **filters: Any) -> Case | None:
+    """Claim the most urgent waiting case nobody else is working on (the queue's filters apply),
+    skipping `after`. Rows another moderator is claiming at this very moment are skipped, not
+    waited for, so two moderators pressing "next" together get different cases."""
+    _require_moderator(moderator)
+    now = timezone.now()
+    rows = selectors.console_queue(viewer=moderator, **filters).filter(
+        Q(claimed_by__isnull=True) | Q(claimed_by=moderator) | Q(claimed_until__lte=now)
+    )
+    if after is not None:
+        rows = rows.exclude(pk=after.pk)
+    # A moderator may not decide a case about themselves; do not hand them one.
+    rows = rows.exclude(subject_user=moderator)
+    for case_id in rows.values_list("pk", flat=True)[:20]:
+        locked = (
+            Case.objects.select_for_update(of=("self",), skip_locked=True)
+            .filter(pk=case_id, status__in=selectors.QUEUE_STATUSES)
+            .filter(Q(claimed_by__isnull=True) | Q(claimed_by=moderator) | Q(claimed_until__lte=now))
+            .first()
+        )
+        if locked is not None:
+            locked.claimed_by = moderator
+            locked.claimed_until = now + claim_duration()
+            locked.save(update_fields=["claimed_by", "claimed_until"])
+            return locked
+    return None
 
 
 # --- actions ---------------------------------------------------------------------------------
@@ -227,9 +322,19 @@ _SUBJECT_WORDS = {
 
 
 def _summary(action: Action, *, strikes: int | None = None) -> str:
-    what = _SUBJECT_WORDS.get(action.target_type, "your content")
-    reason = action.reason
-    kind = action.kind
+    return decision_message(
+        kind=action.kind,
+        target_type=action.target_type,
+        reason=action.reason,
+        strikes=strikes,
+        until=action.details.get("until", ""),
+    )
+
+
+def decision_message(*, kind: str, target_type: str, reason: str, strikes: int | None = None, until: str = "") -> str:
+    """What the person a decision affects reads (the notification's summary). The console shows
+    it before the moderator confirms."""
+    what = _SUBJECT_WORDS.get(target_type, "your content")
     if kind == ActionKind.REMOVE:
         text = f"We removed {what}: {reason}"
     elif kind == ActionKind.AGE_RESTRICT:
@@ -239,8 +344,7 @@ def _summary(action: Action, *, strikes: int | None = None) -> str:
     elif kind == ActionKind.STRIKE:
         text = f"A strike on your account ({strikes} of {strikes_to_suspend()} before a suspension): {reason}"
     elif kind == ActionKind.SUSPEND:
-        until = action.details.get("until", "")[:16].replace("T", " ")
-        text = f"Your account is suspended until {until} UTC: {reason}"
+        text = f"Your account is suspended until {until[:16].replace('T', ' ')} UTC: {reason}"
     elif kind == ActionKind.BAN:
         text = f"Your account is banned: {reason}"
     elif kind == ActionKind.RESTORE:
@@ -284,22 +388,36 @@ _OUTCOMES = {
 }
 
 
+def reporter_message(*, kind: str, target_type: str) -> str:
+    """What each reporter reads about a case's first decision."""
+    phrase = _OUTCOMES.get(kind, ("action_taken", "took action"))[1]
+    what = TARGET_LABELS.get(target_type, target_type).lower()
+    return f"We reviewed the {what} you reported and {phrase}. Thank you for reporting it."
+
+
+def appeal_message(*, uphold: bool, reason: str) -> str:
+    """What the appellant reads when their appeal is decided."""
+    if uphold:
+        return f"Your appeal was reviewed by another moderator and the decision stands: {reason}"
+    return f"Your appeal was granted and the decision reversed: {reason}"
+
+
 def _resolve_reports(case: Case, action: Action) -> None:
     """The case's first decision: its reports are resolved and each reporter hears the outcome
     (not which penalty the other person got: that is between them and us)."""
-    outcome, phrase = _OUTCOMES.get(action.kind, ("action_taken", "took action"))
+    outcome = _OUTCOMES.get(action.kind, ("action_taken", ""))[0]
+    summary = reporter_message(kind=action.kind, target_type=case.target_type)
     now = timezone.now()
     reports = list(case.reports.filter(status=ReportStatus.OPEN).select_related("reporter"))
     Report.objects.filter(pk__in=[r.pk for r in reports]).update(
         status=ReportStatus.RESOLVED, outcome=outcome, resolved_at=now
     )
-    what = TARGET_LABELS.get(case.target_type, case.target_type).lower()
     for report in reports:
         notify(
             recipient=report.reporter,
             kind="moderation_decision",
             data={
-                "summary": f"We reviewed the {what} you reported and {phrase}. Thank you for reporting it.",
+                "summary": summary,
                 "report_id": report.pk,
                 "case_id": case.pk,
                 "outcome": outcome,
@@ -387,16 +505,31 @@ def action_take(
     reason: str,
     suspend_days: int | None = None,
     keep_video: bool = False,
+    preset: str = "",
 ) -> Action:
     """A moderator decides: remove, restore, age-restrict, warn, strike, suspend, ban or dismiss.
 
+    With a `preset` (moderation/presets.py) the person reads the preset's message, followed by
+    `reason` if the moderator added words of their own; without one, `reason` is required.
     The action is appended to the audit log with the target as it was, the change is made
     through the owning app's service, the affected person is told (with how to appeal), and
-    on a case's first decision its reporters hear the outcome.
+    on a case's first decision its reporters hear the outcome. Refused while another
+    moderator's claim on the case runs.
     """
     _require_moderator(moderator)
+    chosen = None
+    if preset:
+        chosen = preset_get(preset)
+        if chosen is None:
+            raise ApplicationError("unknown_preset", f"No reason preset {preset!r}.", fields={"preset": ["Unknown."]})
+        if chosen.kind != kind:
+            raise ApplicationError(
+                "preset_kind_mismatch", f"The preset {preset!r} is for {chosen.kind!r}, not {kind!r}."
+            )
+        reason = compose_reason(preset=chosen, extra=reason)
     reason = _clean_reason(reason)
-    case = Case.objects.select_for_update().get(pk=case.pk)
+    case = Case.objects.select_for_update(of=("self",)).select_related("claimed_by").get(pk=case.pk)
+    _refuse_if_claimed_by_other(case, moderator)
     if kind not in ACTIONS_FOR_TARGET.get(case.target_type, ()):
         raise ApplicationError(
             "action_not_allowed",
@@ -444,7 +577,7 @@ def action_take(
     elif kind == ActionKind.AGE_RESTRICT:
         details = targets.content_age_restrict(target=target, restricted=True, reason=reason, by=moderator).details
     elif kind == ActionKind.SUSPEND:
-        days = suspend_days or _setting("MODERATION_SUSPENSION_DAYS", 7)
+        days = suspend_days or suspension_days_default()
         if not 1 <= days <= 3650:
             raise ApplicationError("invalid_suspend_days", "A suspension lasts 1 to 3650 days.")
         until = timezone.now() + timedelta(days=days)
@@ -453,6 +586,10 @@ def action_take(
     elif kind == ActionKind.BAN:
         targets.account_ban(user=subject)
         details = {"banned": True}
+    # What the decision was about, for the metrics (decisions per category) and the console.
+    details["category"] = chosen.category if chosen else (selectors.case_categories(case) or ["other"])[0]
+    if chosen:
+        details["preset"] = chosen.code
 
     action = _record(
         case=case,
@@ -474,7 +611,8 @@ def action_take(
         _resolve_reports(case, action)
     if case.assigned_to_id is None:
         case.assigned_to = moderator
-    case.save(update_fields=["status", "decided_at", "assigned_to"])
+    _claim_clear(case)  # decided: it leaves the queue, and the claim with it
+    case.save(update_fields=["status", "decided_at", "assigned_to", "claimed_by", "claimed_until"])
 
     if strikes is not None and strikes >= strikes_to_suspend():
         _suspend_for_strikes(case=case, target=target, strikes=strikes)
@@ -598,7 +736,8 @@ def appeal_create(*, action_id: int, appellant: User, text: str) -> Appeal:
         raise Conflict("already_appealed", "This decision was appealed already.") from exc
     case.status = CaseStatus.APPEALED
     case.assigned_to = None  # the moderator who acted may not decide it
-    case.save(update_fields=["status", "assigned_to"])
+    _claim_clear(case)
+    case.save(update_fields=["status", "assigned_to", "claimed_by", "claimed_until"])
     return appeal
 
 
@@ -618,16 +757,16 @@ def appeal_decide(*, appeal: Appeal, moderator: User, uphold: bool, reason: str)
     if appeal.appellant_id == moderator.pk:
         raise Forbidden("own_appeal", "You cannot decide your own appeal.")
     now = timezone.now()
-    case = Case.objects.select_for_update().get(pk=action.case_id)
+    case = Case.objects.select_for_update(of=("self",)).select_related("claimed_by").get(pk=action.case_id)
+    _refuse_if_claimed_by_other(case, moderator)
     appeal.status = AppealStatus.UPHELD if uphold else AppealStatus.OVERTURNED
     appeal.decided_by = moderator
     appeal.decision_reason = reason
     appeal.decided_at = now
     appeal.save(update_fields=["status", "decided_by", "decision_reason", "decided_at"])
 
-    if uphold:
-        summary = f"Your appeal was reviewed by another moderator and the decision stands: {reason}"
-    else:
+    summary = appeal_message(uphold=uphold, reason=reason)
+    if not uphold:
         if Action.objects.filter(reverses=action).exists():
             raise Conflict("already_reversed", "This decision has already been reversed.")
         _undo(action)
@@ -643,7 +782,6 @@ def appeal_decide(*, appeal: Appeal, moderator: User, uphold: bool, reason: str)
             reverses=action,
             appeal=appeal,
         )
-        summary = f"Your appeal was granted and the decision reversed: {reason}"
     notify(
         recipient=appeal.appellant,
         kind="moderation_decision",
@@ -657,8 +795,9 @@ def appeal_decide(*, appeal: Appeal, moderator: User, uphold: bool, reason: str)
         },
         target=("moderation_appeal", appeal.pk),
     )
+    _claim_clear(case)
     if not Appeal.objects.filter(action__case=case, status=AppealStatus.PENDING).exists():
         case.status = CaseStatus.CLOSED
         case.closed_at = now
-        case.save(update_fields=["status", "closed_at"])
+    case.save(update_fields=["status", "closed_at", "claimed_by", "claimed_until"])
     return appeal

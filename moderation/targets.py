@@ -255,3 +255,29 @@ def account_ban(*, user: User) -> None:
 
 def account_reinstate(*, user: User) -> None:
     user_services.user_reinstate(user=user)
+
+
+def thumbnail_videos_of_cases(cases: list[Any]) -> dict[int, int]:
+    """case id → the id of its video when that video has a thumbnail (posts through their video),
+    in two queries for a whole queue page."""
+    post_ids = [c.target_id for c in cases if c.target_type == TargetType.POST]
+    video_of_post = dict(Post.objects.filter(pk__in=post_ids).values_list("pk", "video_id"))
+    video_of_case = {}
+    for case in cases:
+        if case.target_type == TargetType.POST:
+            video_of_case[case.pk] = video_of_post.get(case.target_id)
+        elif case.target_type == TargetType.VIDEO:
+            video_of_case[case.pk] = case.target_id
+    with_thumbnail = set(
+        Video.objects.filter(pk__in=[v for v in video_of_case.values() if v])
+        .exclude(thumbnail="")
+        .values_list("pk", flat=True)
+    )
+    return {case_id: video_id for case_id, video_id in video_of_case.items() if video_id in with_thumbnail}
+
+
+def video_thumbnail_of_case(case: Any) -> Any:
+    """The thumbnail file of the case's video (whatever the video's state), or None."""
+    video_id = thumbnail_videos_of_cases([case]).get(case.pk)
+    video = Video.objects.filter(pk=video_id).only("thumbnail").first() if video_id else None
+    return video.thumbnail if video is not None and video.thumbnail else None

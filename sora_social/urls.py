@@ -21,6 +21,8 @@ urlpatterns = [
     path("v1/", include("generation.openai_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    # The moderator's pages (the queue at /console/, metrics, claims) before Django admin's.
+    path("console/", include("moderation.console_urls")),
     path("console/", admin.site.urls),
 ]
 

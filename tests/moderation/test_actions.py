@@ -53,7 +53,12 @@ def test_remove_takes_a_post_out_of_every_feed_chain_and_notification(client_for
     assert not Notification.objects.filter(target_type="post", target_id=post.pk, hidden_at__isnull=True).exists()
     # The video is taken down too (the post's content is its video), and so stops playing.
     assert Video.objects.get(pk=post.video_id).status == "taken_down"
-    assert action.details == {"post_removed": True, "video_id": post.video_id, "video_taken_down": True}
+    assert action.details == {
+        "post_removed": True,
+        "video_id": post.video_id,
+        "video_taken_down": True,
+        "category": "violence",  # what the case was about (no preset chosen), for the metrics
+    }
 
     # The audit log holds who, what, why and the post as it was.
     logged = Action.objects.get(case=case)

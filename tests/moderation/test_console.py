@@ -93,8 +93,10 @@ def test_the_case_page_shows_video_prompt_cameos_reports_and_history_side_by_sid
     assert "Sir Ava" in html
     assert "swords on fire!" in html
     assert "Live strikes: <strong>1</strong>" in html and "Spam links." in html
-    for kind in ("remove", "restore", "age_restrict", "warn", "strike", "suspend", "ban", "dismiss"):
+    for kind in ("remove", "age_restrict", "warn", "strike", "suspend", "ban", "dismiss"):
         assert f'data-action="{kind}"' in html
+    # Nothing was removed, so there is nothing to restore.
+    assert 'data-action="restore"' not in html
 
 
 def test_the_video_plays_for_moderators_only_with_byte_ranges(client_for):
@@ -139,12 +141,14 @@ def test_one_click_remove_asks_for_a_reason_then_acts_and_logs():
     assert post.deleted_at is None
 
     done = client.post(act_url, {"kind": "remove", "reason": "Dehumanising caption."})
-    assert done.status_code == 302 and done["Location"] == reverse("admin:moderation_case_change", args=[case.pk])
+    # Back to the queue, for the next case.
+    assert done.status_code == 302 and done["Location"] == reverse("console-queue")
     post.refresh_from_db()
     assert post.deleted_at is not None
     action = Action.objects.get()
     assert (action.kind, action.reason, action.moderator_id) == ("remove", "Dehumanising caption.", mod.pk)
-    page = client.get(done["Location"]).content.decode()
+    assert f"Case {case.pk} — Remove: done and logged" in client.get(done["Location"]).content.decode()
+    page = client.get(reverse("admin:moderation_case_change", args=[case.pk])).content.decode()
     assert "Dehumanising caption." in page and 'class="audit-row" data-kind="remove"' in page
 
 
