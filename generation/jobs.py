@@ -292,6 +292,11 @@ def generation_job_submit(
     _validate(request)
     width, height = _parse_size(request.size)
     source_video, remix_post_id = _source_for(user=user, request=request)
+    if source_video is not None:
+        from generation.services import removed_source_check
+
+        # A video restored on appeal may still be one a cameo's owner removed: nothing is made from it.
+        removed_source_check(source_video=source_video)
     reference = _normalised_reference(input_reference) if input_reference is not None else None
     reference_video = _recognised_reference(reference)
     cameos, missing = _resolve_cameos(request)

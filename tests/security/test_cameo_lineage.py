@@ -209,3 +209,18 @@ def test_a_video_the_owner_removed_cannot_come_back_as_an_upload_or_a_reference(
     )
     assert other.status_code == 201, other.json()
     assert not CameoAppearance.objects.filter(video_id=other.json()["id"]).exists()
+
+
+def test_nothing_is_made_from_a_video_restored_after_its_cameo_owner_removed_it(client_for):
+    from generation.services import video_restore
+
+    owner, maker = UserFactory(), UserFactory()
+    cameo = CameoFactory(owner=owner, audience=CameoAudience.EVERYONE)
+    api = client_for(maker)
+    job = generate(api, {"prompt": PROMPT, "cameos": [str(cameo.pk)]})
+    appearance = CameoAppearance.objects.get(cameo=cameo, video_id=job.result_video_id)
+    cameo_services.appearance_remove(appearance_id=appearance.pk, cameo=cameo, actor=owner, reason="no")
+    video_restore(video=job.result_video)  # e.g. a moderation appeal about something else
+    response = api.post(f"/v1/videos/{job.public_id}/remix", {"prompt": PROMPT}, format="json")
+    assert response.status_code == 409 and response.json()["error"]["code"] == "appearance_removed"
+    assert GenerationJob.objects.filter(user=maker).count() == 1

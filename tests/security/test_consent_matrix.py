@@ -91,6 +91,31 @@ def render(job: GenerationJob, *, started: bool = False) -> GenerationJob:
     return job
 
 
+@cache
+def _shared_client() -> APIClient:
+    # One test client for the whole suite: each new client builds Django's middleware chain
+    # (WhiteNoise scans the static files) on its first request.
+    return APIClient()
+
+
+class Caller:
+    """Requests as one user (their own bearer token) through the shared client."""
+
+    def __init__(self, secret: str) -> None:
+        self.secret = secret
+
+    def _client(self) -> APIClient:
+        client = _shared_client()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {self.secret}")
+        return client
+
+    def get(self, *args, **kwargs):
+        return self._client().get(*args, **kwargs)
+
+    def post(self, *args, **kwargs):
+        return self._client().post(*args, **kwargs)
+
+
 @dataclass
 class World:
     owner: User
@@ -98,17 +123,15 @@ class World:
     attacker: User
     friend: User
     stranger: User
-    clients: dict[int, APIClient] = field(default_factory=dict)
+    clients: dict[int, Caller] = field(default_factory=dict)
     sources: dict[str, object] = field(default_factory=dict)
 
-    def api(self, user: User) -> APIClient:
+    def api(self, user: User) -> Caller:
         if user.pk not in self.clients:
             from sora_social.users.services import token_issue
 
             _, secret = token_issue(user=user, name="attack-suite")
-            client = APIClient()
-            client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
-            self.clients[user.pk] = client
+            self.clients[user.pk] = Caller(secret)
         return self.clients[user.pk]
 
     @property
