@@ -215,6 +215,8 @@ OUTBOX_KEEP_SENT_S = env_int("OUTBOX_KEEP_SENT_S", 3600)
 
 # --- Auth ---------------------------------------------------------------------------------
 AUTH_USER_MODEL = "users.User"
+# ModelBackend behind the per-account log-in backoff, for the app's log-in and the console's.
+AUTHENTICATION_BACKENDS = ["sora_social.users.backends.LoginBackoffBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     # Django's default attributes (username, first_name, …) do not exist on our User: name ours.
     {

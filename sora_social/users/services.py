@@ -153,7 +153,7 @@ def token_create(*, handle: str, password: str, name: str = "") -> tuple[AuthTok
 
     An account with too many recent failures is refused (429) before the password is looked
     at, right or wrong (users/login_backoff.py)."""
-    from sora_social.users.login_backoff import login_backoff_clear, login_backoff_wait, login_failure_record
+    from sora_social.users.login_backoff import login_backoff_wait
 
     wait_s = login_backoff_wait(handle=handle)
     if wait_s:
@@ -163,11 +163,10 @@ def token_create(*, handle: str, password: str, name: str = "") -> tuple[AuthTok
             status_code=429,
             extra={"retry_after_s": wait_s},
         )
+    # The backend (users/backends.py) counts a failure and clears the count on success.
     user = authenticate(handle=handle.lstrip("@"), password=password)
     if user is None:
-        login_failure_record(handle=handle)
         raise ApplicationError("invalid_credentials", "Wrong handle or password.", status_code=401)
-    login_backoff_clear(handle=handle)
     return token_issue(user=user, name=name)
 
 

@@ -522,3 +522,27 @@ def test_the_middleware_refuses_an_announced_oversized_body_unread(path, shape, 
     assert error["code"] == "request_too_large"
     if shape == "openai":
         assert set(error) == {"code", "message", "type", "param"}
+
+
+def test_the_console_login_shares_the_account_backoff(fast_backoff):
+    """Staff accounts log in to the console with a password too: failures there count, and a
+    locked account is refused there as in the app."""
+    from django.test import Client
+
+    from sora_social.users.login_backoff import login_backoff_clear
+    from tests.users.factories import PASSWORD, UserFactory
+
+    handle = _fresh_handle("moderator")
+    UserFactory(handle=handle, is_staff=True)
+    console = Client()
+    try:
+        for i in range(5):
+            response = console.post("/console/login/", {"username": handle, "password": f"guess-{i}"})
+            assert response.status_code == 200  # the form again, not a redirect into the console
+        refused = console.post("/console/login/", {"username": handle, "password": PASSWORD})
+        assert refused.status_code == 200 and "_auth_user_id" not in console.session
+        app = Client().post(LOGIN, {"handle": handle, "password": PASSWORD}, content_type="application/json")
+        assert_error_shape(app, 429, "login_backoff")
+    finally:
+        login_backoff_clear(handle=handle)
+    assert console.post("/console/login/", {"username": handle, "password": PASSWORD}).status_code == 302
