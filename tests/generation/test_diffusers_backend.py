@@ -212,6 +212,16 @@ def test_capabilities_come_from_the_folders_config_files(ti2v_dir, t2v_dir):
     assert not ti2v._pipelines  # nothing was loaded to answer
 
 
+def test_the_gpu_warm_up_loads_the_configured_model(ti2v_dir, use_model):
+    from generation.handlers import warm_video_backend
+
+    backend = use_model(ti2v_dir, "wan2.2-ti2v-tiny")
+    assert not backend._pipelines
+    warm_video_backend()
+    assert isinstance(backend._pipelines["t2v"], diffusers.WanPipeline)
+    assert backend.pipeline() is backend._pipelines["t2v"]  # loaded once
+
+
 def test_a_folder_that_is_not_there_is_model_unavailable(tmp_path):
     from generation.backends.base import BackendError
 
