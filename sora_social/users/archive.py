@@ -31,7 +31,8 @@ Each .json file is one part of it (manifest.json lists them and every media file
   account.json        your profile, who you follow, your followers, blocks, sign-in tokens
   cameos.json         your cameos, their settings, lists, requests, where they appear, royalties
   generations.json    your generations (prompts included), your videos, your credits ledger
-  posts.json          your posts, comments, likes, shares, hidden posts, feed steering
+  posts.json          your posts, comments, likes, shares, hidden posts, what you watched
+  feed_preferences.json  what you told the feed (steering), personalisation on or off
   moderation.json     reports you filed, appeals you made
   notifications.json  the notifications you received
 media/ holds your videos, thumbnails, spritesheets, input references, cameo clips and
