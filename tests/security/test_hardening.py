@@ -546,3 +546,11 @@ def test_the_console_login_shares_the_account_backoff(fast_backoff):
     finally:
         login_backoff_clear(handle=handle)
     assert console.post("/console/login/", {"username": handle, "password": PASSWORD}).status_code == 302
+
+
+def test_an_oversized_form_field_is_a_413_in_the_error_shape(api):
+    # Within the multipart limit (room for an upload), but a text field over
+    # DATA_UPLOAD_MAX_MEMORY_SIZE: Django raises RequestDataTooBig, which was an HTML 400.
+    response = api.post("/v1/videos", {"prompt": "x" * (11 * MB)}, format="multipart")
+    error = assert_openai_error(response, 413, "request_too_large")
+    assert error["message"]
