@@ -140,6 +140,7 @@ def _ledger_ok(job: GenerationJob) -> bool:
     return kinds["settle"] + kinds["refund"] == (1 if job.status in FINAL else 0)
 
 
+@pytest.mark.timeout(1800)  # starting the stack and a worker again loads models: minutes on a busy box
 def test_every_scheduled_task_fired_and_beat_reaper_requeues_a_sigkilled_render(chaos_stack):
     user = UserFactory(handle="reaped")
     _, token = token_issue(user=user)
@@ -284,6 +285,7 @@ class Listener:
             await asyncio.sleep(0.5)
 
 
+@pytest.mark.timeout(1800)
 def test_chaos_gpu_sigkill_redis_cut_postgres_cut(chaos_stack):
     stack = chaos_stack
     users = []
