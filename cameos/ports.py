@@ -98,3 +98,28 @@ def take_down_video(*, video_id: int, cameo_id: int, creator_id: int, reason: st
     for handler in tuple(_video_takedowns):
         handler(video_id=video_id, cameo_id=cameo_id, creator_id=creator_id, reason=reason, actor_id=actor_id)
     return len(_video_takedowns)
+
+
+# --- Clip checks: is a new cameo's clip one of the app's own videos showing someone? ----------
+
+
+class ClipCheck(Protocol):
+    def __call__(self, *, owner_id: int, clip_bytes: bytes, kind: str) -> None: ...
+
+
+_clip_checks: list[ClipCheck] = []
+
+
+def register_clip_check(handler: ClipCheck) -> ClipCheck:
+    """Generation registers one that recognises its own videos (media_match) and refuses a clip
+    that shows someone else's cameo: a cameo made of a copy of another person's likeness would
+    escape that person's consent. The handler raises an ApplicationError to refuse."""
+    if handler not in _clip_checks:
+        _clip_checks.append(handler)
+    return handler
+
+
+def check_clip(*, owner_id: int, clip_bytes: bytes, kind: str) -> None:
+    """Run every registered clip check (each raises to refuse)."""
+    for handler in tuple(_clip_checks):
+        handler(owner_id=owner_id, clip_bytes=clip_bytes, kind=kind)

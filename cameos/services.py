@@ -209,6 +209,11 @@ def cameo_submit(
         _check_can_create(owner=owner, kind=kind, name=name)
 
     probe = _probe(clip)
+    # A clip that is one of the app's own videos showing someone else's cameo (a downloaded post,
+    # the challenge card pasted on) would make a cameo of their likeness: generation recognises it.
+    clip.seek(0)
+    ports.check_clip(owner_id=owner.pk, clip_bytes=clip.read(), kind=kind)
+    clip.seek(0)
     if challenge is None:
         # The characters API has no way to show a worker's refusal: a face is refused now.
         from cameos.verification import non_person_clip_check

@@ -9,10 +9,15 @@ class GenerationConfig(AppConfig):
         # Cameos sits below generation and asks it, through its ports, to cancel the jobs of
         # people who lost access to a cameo and to take down videos a cameo owner removed.
         from cameos import ports as cameo_ports
-        from generation.handlers import cancel_jobs_for_cameo, take_down_video_for_cameo
+        from generation.handlers import (
+            cancel_jobs_for_cameo,
+            refuse_clip_showing_others_cameos,
+            take_down_video_for_cameo,
+        )
 
         cameo_ports.register_job_canceller(cancel_jobs_for_cameo)
         cameo_ports.register_video_takedown(take_down_video_for_cameo)
+        cameo_ports.register_clip_check(refuse_clip_showing_others_cameos)
 
         # Leaving (users.ports): cancel and refund jobs, take down and erase the user's videos.
         from generation.account import generation_erase_for_account, generation_export_for_account

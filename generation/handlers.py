@@ -32,3 +32,23 @@ def warm_video_backend() -> None:
         embed = getattr(pipeline, "embed_prompts", None)
         if callable(embed):
             embed(["a red ball bounces"])
+
+
+def refuse_clip_showing_others_cameos(*, owner_id: int, clip_bytes: bytes, kind: str) -> None:
+    """The cameos clip-check port: a new cameo's clip recognised as one of our videos that shows a
+    cameo of someone else is refused (422 `cameo_in_clip`), whatever kind of cameo it would be."""
+    from cameos.selectors import cameos_shown_by_video
+    from generation.media_match import match_media
+    from sora_social.common.errors import ApplicationError
+
+    match = match_media(video_bytes=clip_bytes)
+    if match is None:
+        return
+    others = [c for c in cameos_shown_by_video(video_id=match.video_id) if c.owner_id != owner_id]
+    if others:
+        raise ApplicationError(
+            "cameo_in_clip",
+            "This clip is a video from this app that shows someone else's cameo; a cameo can only be "
+            "made of yourself, your pet or your own things.",
+            status_code=422,
+        )

@@ -28,6 +28,7 @@ PATHS: dict[str, str] = {
     "openai_chain": "an edit of X's extension of X's remix of a video showing it (3 deep)",
     "upload": "`POST /api/v1/videos`: a re-upload of the owner's posted video (recognised by its frames)",
     "input_reference": "`POST /v1/videos` with the owner's post's thumbnail as `input_reference`",
+    "character_from_copy": "`POST /v1/videos/characters` with the owner's posted video as the clip",
 }
 
 # The consent state when X tries. The expected code is the one a direct use gets.
@@ -58,9 +59,15 @@ OVERRIDES: dict[tuple[str, str], str] = {
     ("upload", "restriction_violated"): ALLOWED,
 }
 
-# An upload is stored at once: there is no queued or running job for consent to change under.
+# Paths refused whatever the consent state: a cameo made of a copy of someone else's likeness
+# would escape their control even where they let the attacker generate with it.
+ALWAYS: dict[str, str] = {"character_from_copy": "cameo_in_clip"}
+
+# An upload (or a new cameo's clip) is taken at once: there is no queued or running job for
+# consent to change under.
 NOT_APPLICABLE = {
-    ("upload", state)
+    (path, state)
+    for path in ("upload", "character_from_copy")
     for state in (
         "revoked_while_queued",
         "revoked_while_running",
@@ -71,7 +78,7 @@ NOT_APPLICABLE = {
 
 
 def expected(path: str, state: str) -> str:
-    return OVERRIDES.get((path, state), STATES[state][1])
+    return ALWAYS.get(path) or OVERRIDES.get((path, state), STATES[state][1])
 
 
 def cases() -> list[tuple[str, str, str]]:

@@ -180,7 +180,7 @@ def _owner_post(world: World) -> Post:
 def prepare(path: str, world: World) -> None:
     if path == "remix_post":
         world.sources["post"] = _owner_post(world)
-    elif path in {"upload", "input_reference"}:
+    elif path in COPY_PATHS | {"character_from_copy"}:
         from generation.media_match import video_frames_index
 
         post = world.sources["post"] = _owner_post(world)
@@ -219,6 +219,9 @@ def attempt(path: str, world: World, prompt: str):
     if path == "upload":
         copy = SimpleUploadedFile("downloaded.mp4", world.sources["bytes"][0], content_type="video/mp4")
         return api.post("/api/v1/videos", {"file": copy}, format="multipart")
+    if path == "character_from_copy":
+        clip = SimpleUploadedFile("downloaded.mp4", world.sources["bytes"][0], content_type="video/mp4")
+        return api.post("/v1/videos/characters", {"name": "my mascot", "video": clip}, format="multipart")
     if path == "input_reference":
         still = SimpleUploadedFile("thumbnail.jpg", world.sources["bytes"][1], content_type="image/jpeg")
         return api.post(
@@ -361,6 +364,8 @@ def test_consent_matrix(path: str, state: str, outcome: str) -> None:
     made = None  # the video X got
     if response.status_code in (200, 201) and path == "upload":
         made, got = body["id"], matrix.ALLOWED
+    elif response.status_code in (200, 201) and path == "character_from_copy":
+        got = "a cameo was made of the copy"
     elif response.status_code in (200, 201):
         job = while_in_flight(state, world, GenerationJob.objects.get(public_id=body["id"]))
         got = matrix.ALLOWED if job.status == JobStatus.SUCCEEDED else job.error_code
@@ -373,6 +378,8 @@ def test_consent_matrix(path: str, state: str, outcome: str) -> None:
     new_videos = set(Video.objects.values_list("pk", flat=True)) - videos_before
     new_appearances = CameoAppearance.objects.filter(cameo=world.cameo).exclude(pk__in=appearances_before)
     copies: set[tuple[int, int]] = set()
+    # Whatever happened, the attacker got no cameo of their own out of it.
+    assert not Cameo.objects.filter(owner=world.attacker).exists()
     if outcome != matrix.ALLOWED:
         assert not new_videos, "a refused attempt left a video behind"
         assert not new_appearances.exists()
