@@ -108,11 +108,13 @@ class ModelLayout:
                 retryable=False,
             )
         downsample_levels = len(vae.get("temperal_downsample") or [False, True, True])
+        # Wan 2.2's VAE folds 2x2 pixels into channels before its 8x downsampling: 16 px a cell.
+        vae_scale = 2**downsample_levels * int(vae.get("patch_size") or 1)
         patch_size = transformer.get("patch_size") or [1, 2, 2]
         return cls(
             expand_timesteps=bool(index.get("expand_timesteps", False)),
             has_transformer_2=bool((index.get("transformer_2") or [None])[0]),
-            vae_spatial_scale=int(vae.get("scale_factor_spatial") or 2**downsample_levels),
+            vae_spatial_scale=max(vae_scale, int(vae.get("scale_factor_spatial") or 0)),
             vae_temporal_scale=int(vae.get("scale_factor_temporal") or 4),
             vae_downsample_levels=downsample_levels,
             patch=int(patch_size[1]),

@@ -12,6 +12,7 @@ local files only), batching, progress and the job pipeline's media code all run:
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import numpy as np
@@ -210,6 +211,33 @@ def test_capabilities_come_from_the_folders_config_files(ti2v_dir, t2v_dir):
     long = DiffusersBackend(**{**_backend_options(ti2v_dir), "fps": 24, "max_frames": 121})
     assert long.frame_plan(4) == (97, 24, 96) and long.frame_plan(12) == (121, 10, 120)
     assert not ti2v._pipelines  # nothing was loaded to answer
+
+
+@pytest.mark.parametrize(
+    ("index", "vae", "expected"),
+    [
+        # Wan 2.2 TI2V-5B as published: patchifying VAE, first-frame conditioning.
+        (
+            {"expand_timesteps": True},
+            {"z_dim": 48, "patch_size": 2, "scale_factor_spatial": 16},
+            {"create", "extend", "start_image"},
+        ),
+        # A patchifying VAE is seen from patch_size alone, whatever scale_factor_spatial says.
+        ({"expand_timesteps": True}, {"z_dim": 48, "patch_size": 2}, {"create", "extend", "start_image"}),
+        # Wan 2.2 T2V-A14B: two experts, which the video-to-video pipeline does not drive.
+        ({"transformer_2": ["diffusers", "WanTransformer3DModel"], "boundary_ratio": 0.875}, {"z_dim": 16}, {"create"}),
+        # Wan 2.1 T2V: its own VAE, one transformer.
+        ({}, {"z_dim": 16}, {"create", "remix", "edit"}),
+    ],
+)
+def test_capabilities_of_published_layouts(tmp_path, index, vae, expected):
+    (tmp_path / "vae").mkdir()
+    (tmp_path / "transformer").mkdir()
+    (tmp_path / "model_index.json").write_text(json.dumps({"_class_name": "WanPipeline", **index}))
+    (tmp_path / "vae" / "config.json").write_text(json.dumps({"temperal_downsample": [False, True, True], **vae}))
+    (tmp_path / "transformer" / "config.json").write_text(json.dumps({"patch_size": [1, 2, 2]}))
+    backend = DiffusersBackend(model_dir=str(tmp_path), device="cpu")
+    assert {k for k in ("create", "remix", "edit", "extend", "start_image") if backend.supports(k)} == expected
 
 
 def test_the_gpu_warm_up_loads_the_configured_model(ti2v_dir, use_model):
