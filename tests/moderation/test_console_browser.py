@@ -18,6 +18,7 @@ import pytest
 from django.contrib.auth.models import Group
 
 from moderation.models import Action, BannedMediaHash, Case
+from moderation.presets import preset_get
 from moderation.roles import MODERATOR_GROUP, moderator_group_sync
 from sora_social.users.services import token_issue
 from tests.feed.factories import PostFactory
@@ -118,13 +119,15 @@ def test_a_moderator_removes_a_reported_post_in_the_console(live_stack):
             assert playback["readyState"] >= 2 and playback["now"] > playback["start"], playback
             assert abs(playback["duration"] - 2.0) < 0.2, playback
 
-            # One click on Remove asks for a reason; submitting acts.
+            # One click on Remove opens the dialog with the case's preset; words added follow it.
             page.click("#action-buttons [data-action=remove]")
             page.wait_for_selector("dialog#action-dialog[open]")
+            assert page.input_value("#id_preset") == "violence.remove"
             page.fill("#id_reason", "Graphic violence is not allowed.")
             page.click("#action-submit")
             page.wait_for_selector(".messagelist .success")
             assert "Remove: done and logged" in page.inner_text(".messagelist")
+            page.goto(f"{base}/console/moderation/case/{case.pk}/change/")
             assert "Graphic violence is not allowed." in page.inner_text("#audit-trail")
             page.screenshot(path=str(ARTIFACTS / "moderation_case_after_remove.png"), full_page=True)
         finally:
@@ -150,7 +153,8 @@ def test_a_moderator_removes_a_reported_post_in_the_console(live_stack):
 
     # The audit log has the entry.
     action = Action.objects.get(case=case)
-    assert (action.kind, action.moderator_id, action.reason) == ("remove", mod.pk, "Graphic violence is not allowed.")
+    reason = preset_get("violence.remove").message + " Graphic violence is not allowed."
+    assert (action.kind, action.moderator_id, action.reason) == ("remove", mod.pk, reason)
     assert action.snapshot["caption"] == "a very bad post"
     # The default worker hashes the removed video onto the banned list.
     deadline = time.monotonic() + 60
