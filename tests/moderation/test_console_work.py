@@ -328,3 +328,28 @@ def test_labels_and_recent_decisions_in_the_raw_data_pages():
     assert "Your recent decisions" in index and "None available" not in index
     assert f"Warn · case {case.pk}" in index and "Careful with links." in index
     assert Action.objects.filter(case=case).count() == 1
+
+
+def test_the_queue_page_takes_the_same_number_of_queries_for_2_or_8_cases():
+    from django.db import connection as db
+    from django.test.utils import CaptureQueriesContext
+
+    mod = moderator()
+    client = _console(mod)
+
+    def add(n: int) -> None:
+        for i in range(n):
+            author = UserFactory()
+            post = PostFactory(author=author, video=real_video(author, seed=i))
+            report(target_type="post", target_id=post.pk, reason="violence", text="x")
+            report(target_type="post", target_id=post.pk, reason="hate")
+
+    def count() -> int:
+        with CaptureQueriesContext(db) as ctx:
+            assert client.get(QUEUE).status_code == 200
+        return len(ctx.captured_queries)
+
+    add(2)
+    few = count()
+    add(6)
+    assert count() == few
