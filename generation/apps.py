@@ -30,3 +30,7 @@ class GenerationConfig(AppConfig):
         from sora_social.common import warmup
 
         warmup.register("video_backend", warm_video_backend, roles=["gpu"])
+        # The web process checks prompts against what the demo model can draw (the caption matrix).
+        from generation.demo_domain import warm_demo_domain
+
+        warmup.register("demo_domain", warm_demo_domain, roles=["web"])

@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from generation import credits, jobs, selectors
 from generation.apis import PAGE_PARAMS, VideoOutputSerializer, video_data
+from generation.demo_domain import job_notice
 from generation.models import GenerationJob, JobKind
 from sora_social.common.pagination import page_payload, page_serializer, paginate_queryset
 from sora_social.common.permissions import IsNotSuspended, IsStaff
@@ -45,6 +46,11 @@ class JobCameoSerializer(serializers.Serializer):
     inherited = serializers.BooleanField(help_text="Shown because the video this is made from shows it, not named.")
 
 
+class JobNoticeSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="e.g. demo_model_out_of_domain")
+    message = serializers.CharField()
+
+
 class GenerationOutputSerializer(serializers.Serializer):
     id = serializers.CharField(help_text="The job's public id (also its id in /v1/videos).")
     kind = serializers.CharField()
@@ -65,6 +71,10 @@ class GenerationOutputSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
     started_at = serializers.DateTimeField(allow_null=True)
     finished_at = serializers.DateTimeField(allow_null=True)
+    notice = JobNoticeSerializer(
+        allow_null=True,
+        help_text="Something to know about the result, e.g. that the built-in demo model cannot draw this prompt.",
+    )
 
 
 def job_data(job: GenerationJob, request: Request) -> dict:
@@ -99,6 +109,7 @@ def job_data(job: GenerationJob, request: Request) -> dict:
         "created_at": job.created_at,
         "started_at": job.started_at,
         "finished_at": job.finished_at,
+        "notice": job_notice(job.notices),
     }
 
 

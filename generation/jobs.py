@@ -29,6 +29,7 @@ from rest_framework import status
 from cameos.models import Cameo, CameoKind, CameoStatus
 from cameos.selectors import cameo_is_visible, cameo_policy_subject_fields, can_use_cameo
 from generation import credits, ports
+from generation.demo_domain import demo_domain_check
 from generation.models import (
     IN_FLIGHT_STATUSES,
     GenerationJob,
@@ -311,6 +312,8 @@ def generation_job_submit(
 
     # Restrictions and consent cover every cameo the result will show, named or inherited.
     policy = _check_prompt_policy(user=user, prompt=request.prompt, cameos=shown)
+    # The demo model cannot draw most prompts: tell the user (or refuse, if the operator says so).
+    notices = demo_domain_check(prompt=request.prompt, backend=settings.GENERATION_BACKEND)
     _check_consent(user=user, cameos=cameos, missing=missing, inherited=inherited)
     _check_backend_can_render(
         kind=request.kind, cameo_count=len(cameos), has_input_reference=input_reference is not None
@@ -335,6 +338,7 @@ def generation_job_submit(
         remix_parent_post_id=remix_post_id,
         remix_strength=request.remix_strength if request.remix_strength is not None else default_strength,
         policy=policy,
+        notices=notices,
         idempotency_key=idempotency_key,
         request_fingerprint=request.fingerprint(),
         credits_cost=credits.job_cost(seconds=request.seconds, royalty_fee=_royalty_fee(shown)),

@@ -22,6 +22,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from generation import jobs, selectors
+from generation.demo_domain import job_notice
 from generation.models import GenerationJob, JobKind, JobSource, JobStatus
 from sora_social.common.errors import ApplicationError, NotFound
 from sora_social.common.errors import exception_handler as app_exception_handler
@@ -84,6 +85,8 @@ def video_object(job: GenerationJob) -> dict[str, Any]:
         "seconds": str(seconds),
         "size": job.size,
         "status": STATUS_MAP[job.status],
+        # Not in OpenAI's object (SDKs ignore unknown fields): e.g. the demo model cannot draw this prompt.
+        "notice": job_notice(job.notices),
     }
 
 
@@ -155,6 +158,9 @@ class VideoObjectSerializer(serializers.Serializer):
     seconds = serializers.CharField()
     size = serializers.CharField()
     status = serializers.ChoiceField(choices=["queued", "in_progress", "completed", "failed"])
+    notice = serializers.DictField(
+        allow_null=True, help_text='{"code", "message"}: e.g. the built-in demo model cannot draw this prompt.'
+    )
 
 
 class VideoCreateSerializer(serializers.Serializer):

@@ -364,6 +364,12 @@ GENERATION_REMOTE_MODEL = env_str("GENERATION_REMOTE_MODEL", "wan2.2-t2v")
 GENERATION_REMOTE_POLL_S = env_float("GENERATION_REMOTE_POLL_S", 2.0)
 GENERATION_REMOTE_TIMEOUT_S = env_float("GENERATION_REMOTE_TIMEOUT_S", 900.0)
 GENERATION_DEVICE = env_str("GENERATION_DEVICE", "auto")  # auto | cpu | cuda
+# The embedded demo model draws only coloured shapes: a prompt far from its training captions
+# (generation/demo_domain.py) gets a notice on the job ("notice"), is refused at submit with 422
+# prompt_out_of_domain ("refuse"), or is not checked ("off"). The threshold is the benchmark's
+# (benchmarks/results/demo_model_domain.json) unless GENERATION_DEMO_DOMAIN_THRESHOLD is set.
+GENERATION_DEMO_OUT_OF_DOMAIN = env_str("GENERATION_DEMO_OUT_OF_DOMAIN", "notice")
+GENERATION_DEMO_DOMAIN_THRESHOLD = env_str("GENERATION_DEMO_DOMAIN_THRESHOLD", "")
 # "diffusers": an open Wan 2.x model (diffusers layout) from a local folder, never downloaded;
 # docs/generation.md ("diffusers backend") explains each knob.
 GENERATION_DIFFUSERS_MODEL_DIR = env_str("GENERATION_DIFFUSERS_MODEL_DIR", "")
