@@ -224,3 +224,23 @@ def test_nothing_is_made_from_a_video_restored_after_its_cameo_owner_removed_it(
     response = api.post(f"/v1/videos/{job.public_id}/remix", {"prompt": PROMPT}, format="json")
     assert response.status_code == 409 and response.json()["error"]["code"] == "appearance_removed"
     assert GenerationJob.objects.filter(user=maker).count() == 1
+
+
+@pytest.mark.slow
+def test_the_real_pipeline_renders_a_remix_that_inherits_the_cameo(client_for):
+    """Once through the worker's own code (embedded model, watermark, MP4, C2PA, media check):
+    two 720x1280 renders on the CPU, minutes on a busy machine, hence `slow`."""
+    from generation import pipeline
+
+    owner, maker = UserFactory(), UserFactory()
+    cameo = CameoFactory(owner=owner, audience=CameoAudience.EVERYONE)
+    api = client_for(maker)
+    first = api.post("/api/v1/generations", {"prompt": PROMPT, "cameos": [str(cameo.pk)]}, format="json").json()
+    assert pipeline.run(GenerationJob.objects.get(public_id=first["id"]).pk, worker="test") == "succeeded"
+    remix = api.post(f"/v1/videos/{first['id']}/remix", {"prompt": "the same, at night"}, format="json").json()
+    job = GenerationJob.objects.get(public_id=remix["id"])
+    assert pipeline.run(job.pk, worker="test") == "succeeded", job.error_message
+    job.refresh_from_db()
+    appearance = CameoAppearance.objects.get(cameo=cameo, video_id=job.result_video_id)
+    assert appearance.via_video_id == job.source_video_id
+    assert job.job_cameos.get().inherited
