@@ -339,6 +339,7 @@ class CaseAdmin(admin.ModelAdmin):
                 target_type=case.target_type, kinds=list(kinds), strikes_next=strikes_next, suspend_until=suspend_until
             ),
             "notification_max": NOTIFICATION_TEXT_MAX,
+            "suspend_days_default": services.suspension_days_default(),
             "reporter_preview": services.reporter_message(kind=ActionKind.DISMISS, target_type=case.target_type),
             "appeal_frames": {
                 choice: list(message_frame_of(services.appeal_message(uphold=choice == "upheld", reason=SENTINEL)))

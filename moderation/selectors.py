@@ -45,7 +45,7 @@ def _queue_score() -> ExpressionWrapper:
 
 
 def cases_annotated() -> QuerySet[Case]:
-    return Case.objects.select_related("subject_user", "assigned_to").annotate(
+    return Case.objects.select_related("subject_user", "assigned_to", "claimed_by").annotate(
         queue_score=_queue_score(), report_count=Count("reports", distinct=True)
     )
 
@@ -99,7 +99,6 @@ def console_queue(
         likeness_flags |= Q(flags__categories__contains=[name])
     rows = (
         cases_annotated()
-        .select_related("claimed_by")
         .prefetch_related(
             Prefetch("reports", queryset=Report.objects.select_related("reporter").order_by("created_at"))
         )

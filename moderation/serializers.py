@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -143,6 +144,9 @@ class ModerationUserRefSerializer(serializers.Serializer):
 class CaseOutputSerializer(serializers.ModelSerializer):
     subject = serializers.SerializerMethodField()
     assigned_to = serializers.SerializerMethodField()
+    claimed_by = serializers.SerializerMethodField(
+        help_text="The moderator working on the case now (a claim that has not run out), or null."
+    )
     queue_score = serializers.IntegerField(help_text="priority + one point per hour waiting (at most 24).")
     report_count = serializers.IntegerField()
 
@@ -161,6 +165,8 @@ class CaseOutputSerializer(serializers.ModelSerializer):
             "reporter_count",
             "report_count",
             "assigned_to",
+            "claimed_by",
+            "claimed_until",
             "opened_at",
             "decided_at",
             "closed_at",
@@ -176,6 +182,11 @@ class CaseOutputSerializer(serializers.ModelSerializer):
     @extend_schema_field(ModerationUserRefSerializer(allow_null=True))
     def get_assigned_to(self, case: Case) -> dict[str, Any] | None:
         return self._user(case.assigned_to)
+
+    @extend_schema_field(ModerationUserRefSerializer(allow_null=True))
+    def get_claimed_by(self, case: Case) -> dict[str, Any] | None:
+        live = case.claimed_until is not None and case.claimed_until > timezone.now()
+        return self._user(case.claimed_by) if live else None
 
 
 class CaseReportOutputSerializer(ReportOutputSerializer):

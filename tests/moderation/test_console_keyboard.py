@@ -146,6 +146,19 @@ def test_the_whole_loop_by_keyboard(live_server, monkeypatch):
             page.wait_for_selector("dialog#cheat-sheet[open]")
             page.screenshot(path=str(SHOTS / "console_cheat_sheet.png"))
             page.keyboard.press("Escape")
+
+            # The next case: `u` opens a suspension, whose preview follows the days typed in.
+            page.keyboard.press("Enter")
+            page.wait_for_selector("#case-review")
+            page.keyboard.press("u")
+            page.wait_for_selector("dialog#action-dialog[open]")
+            page.keyboard.press("Shift+Tab")  # from Confirm back to the days
+            assert page.evaluate("document.activeElement.id") == "id_suspend_days"
+            page.keyboard.type("3")
+            in_3_days = page.evaluate("new Date(Date.now() + 3 * 86400000).toISOString().slice(0, 10)")
+            assert f"Your account is suspended until {in_3_days}" in page.inner_text("#decision-preview")
+            page.keyboard.press("Escape")
+            assert not page.locator("dialog#action-dialog[open]").count()
             context.close()
 
             # --- the person is told, with the preset's words, as previewed -----------------------

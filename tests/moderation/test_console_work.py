@@ -105,7 +105,7 @@ def test_queue_filters_category_source_and_likeness_first():
 # --- claims --------------------------------------------------------------------------------------
 
 
-def test_a_claimed_case_is_not_worked_by_a_second_moderator_until_the_claim_runs_out():
+def test_a_claimed_case_is_not_worked_by_a_second_moderator_until_the_claim_runs_out(client_for):
     case = case_of(report(target_type="post", target_id=PostFactory().pk, reason="spam"))
     other = case_of(report(target_type="post", target_id=PostFactory().pk, reason="spam"))
     ana, bo = moderator(handle="ana_claims"), moderator(handle="bo_claims")
@@ -121,8 +121,13 @@ def test_a_claimed_case_is_not_worked_by_a_second_moderator_until_the_claim_runs
     with pytest.raises(ApplicationError) as acting:
         act(case, bo, "dismiss", "Fine.")
     assert acting.value.code == "case_claimed" and acting.value.status_code == 409
-    api = Client()
-    api.force_login(bo)
+    # The REST API says who is on it, and refuses Bo's decision there too.
+    detail = client_for(bo).get(f"/api/v1/moderation/cases/{case.pk}").json()["case"]
+    assert detail["claimed_by"]["handle"] == "ana_claims" and detail["claimed_until"]
+    refused_api = client_for(bo).post(
+        f"/api/v1/moderation/cases/{case.pk}/actions", {"kind": "dismiss", "preset": "none.dismiss"}, format="json"
+    )
+    assert refused_api.status_code == 409 and refused_api.json()["error"]["code"] == "case_claimed"
     # Bo's page says who is on it and offers no decision.
     page = _console(bo).get(reverse("admin:moderation_case_change", args=[case.pk])).content.decode()
     assert 'id="claimed-by-other"' in page and "@ana_claims" in page and 'id="action-buttons"' not in page
