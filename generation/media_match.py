@@ -161,15 +161,18 @@ def video_frame_hashes_compute(*, video: Video) -> list[frame_hash.FrameHash]:
     return hashes
 
 
-@transaction.atomic
 def video_frames_index(*, video: Video) -> int:
     """(Re)index a video's frames and thumbnail; returns the number of hashes stored. Idempotent.
 
     Called on commit of every new video (generated or uploaded) through the
     `generation.video_frames_index` task, and by `manage.py index_video_frames` for older ones.
-    The hashing (decoding) happens before the rows are locked.
+    The hashing (decoding) happens before the transaction that replaces the rows.
     """
-    hashes = video_frame_hashes_compute(video=video)
+    return _frames_store(video=video, hashes=video_frame_hashes_compute(video=video))
+
+
+@transaction.atomic
+def _frames_store(*, video: Video, hashes: list[frame_hash.FrameHash]) -> int:
     if not Video.objects.select_for_update().filter(pk=video.pk).exists():
         return 0  # deleted meanwhile
     VideoFrameHash.objects.filter(video_id=video.pk).delete()
@@ -246,30 +249,34 @@ def _step_of(hashes: list[frame_hash.FrameHash]) -> float:
     return float(np.median(np.diff(times))) or 1.0 / INDEX_FPS
 
 
-def match_video_hashes(query: list[frame_hash.FrameHash]) -> MediaMatch | None:
-    """The indexed video a hashed query clip is a copy or a cut of, if any."""
+def match_video_hashes(query: list[frame_hash.FrameHash], *, max_distance: float | None = None) -> MediaMatch | None:
+    """The indexed video a hashed query clip is a copy or a cut of, if any (at most
+    `max_distance`, default `MEDIA_MATCH_VIDEO_MAX_DISTANCE`; the benchmark asks for the nearest)."""
     if not query:
         return None
+    limit = video_max_distance() if max_distance is None else max_distance
     candidates = _indexed(_candidate_videos([h.luma for h in query], radius=1))
     best: MediaMatch | None = None
     for video_id, indexed in candidates.items():
         alignment = frame_hash.align(query, indexed, step_s=_step_of(indexed))
-        if alignment is None or alignment.distance > video_max_distance():
+        if alignment is None or alignment.distance > limit:
             continue
         if best is None or alignment.distance < best.distance:
             best = MediaMatch(video_id=video_id, method="phash", distance=round(alignment.distance, 4))
     return best
 
 
-def match_image_hash(luma: int, chroma: int) -> MediaMatch | None:
-    """The indexed video one of whose frames (or thumbnail) a still is, if any."""
+def match_image_hash(luma: int, chroma: int, *, max_distance: float | None = None) -> MediaMatch | None:
+    """The indexed video one of whose frames (or thumbnail) a still is, if any (at most
+    `max_distance`, default `MEDIA_MATCH_IMAGE_MAX_DISTANCE`)."""
+    limit = image_max_distance() if max_distance is None else max_distance
     query = np.array([(luma, chroma)], dtype=np.uint64)
     best: MediaMatch | None = None
     for video_id, indexed in _indexed(_candidate_videos([luma], radius=1)).items():
         if not indexed:
             continue
         distance = float(frame_hash.distances(query, frame_hash.as_array(indexed)).min())
-        if distance <= image_max_distance() and (best is None or distance < best.distance):
+        if distance <= limit and (best is None or distance < best.distance):
             best = MediaMatch(video_id=video_id, method="phash", distance=round(distance, 4))
     return best
 
