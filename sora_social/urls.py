@@ -27,5 +27,7 @@ urlpatterns = [
 ]
 
 # JSON for unknown paths and unhandled errors (503 with Retry-After when a service is down).
+handler400 = common_views.bad_request
+handler403 = common_views.permission_denied
 handler404 = common_views.page_not_found
 handler500 = common_views.server_error

@@ -94,3 +94,9 @@ def test_an_outage_outside_drf_is_a_json_503_too(client, monkeypatch, settings):
     response = client.get("/console/")
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "database_unavailable" and response["Retry-After"] == "5"
+
+
+def test_a_host_not_allowed_is_a_json_400(anon_client):
+    response = anon_client.get("/api/v1/feed/latest", HTTP_HOST="evil.example")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "bad_request"

@@ -121,6 +121,24 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
     return error_response(request, "not_found", f"No such endpoint: {request.method} {request.path}.", 404)
 
 
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Django's own 400s (a Host not in ALLOWED_HOSTS, a malformed multipart body)."""
+    if request.path.startswith("/console/"):
+        from django.views.defaults import bad_request as django_bad_request
+
+        return django_bad_request(request, exception)
+    return error_response(request, "bad_request", "The request could not be understood.", 400)
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Django's own 403s outside DRF (a CSRF failure has its own view)."""
+    if request.path.startswith("/console/"):
+        from django.views.defaults import permission_denied as django_permission_denied
+
+        return django_permission_denied(request, exception)
+    return error_response(request, "permission_denied", "You may not do this.", 403)
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
     # Django calls this inside its `except` block, so the exception is the current one.
     service = outage_of(sys.exc_info()[1])
