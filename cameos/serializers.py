@@ -191,6 +191,11 @@ class AppearanceOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     video_id = serializers.IntegerField()
     job_id = serializers.IntegerField(allow_null=True)
+    via_video_id = serializers.IntegerField(
+        allow_null=True,
+        help_text="The video this one was made from and inherited the cameo from (remix, edit, extension, "
+        "recognised upload or reference); null for a direct use.",
+    )
     creator = UserRefSerializer()
     status = enum_field("CameoAppearanceStatus", CameoAppearance.Status.choices)
     removed_reason = serializers.CharField()

@@ -76,7 +76,7 @@ def test_every_derivative_is_an_appearance_the_owner_sees(chain):
         videos["v2"],
     ]
     listed = client_for(owner).get(f"/api/v1/cameos/{cameo.pk}/appearances").json()["results"]
-    assert {row["video_id"] for row in listed} == set(rows)
+    assert {row["video_id"]: row["via_video_id"] for row in listed} == {v: a.via_video_id for v, a in rows.items()}
     told = Notification.objects.filter(recipient=owner, kind="cameo_used").values_list("data__video_id", flat=True)
     assert set(rows) <= set(told)
     assert VideoLineage.objects.get(video_id=videos["v4"]).source_video_id == videos["v3"]
