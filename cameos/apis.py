@@ -47,6 +47,7 @@ from sora_social.common.errors import Forbidden, NotFound
 from sora_social.common.pagination import page_payload, page_serializer, paginate_queryset
 from sora_social.common.parsers import FormParser, MultiPartParser
 from sora_social.common.permissions import IsNotSuspended, IsStaff
+from sora_social.idempotency.apis import IDEMPOTENCY_KEY_PARAMETER, idempotent
 from sora_social.users.models import User
 from sora_social.users.selectors import user_get_visible, users_by_handles
 
@@ -111,7 +112,13 @@ def _owned(request: Request, cameo_id: int) -> Cameo:
 class ChallengeCreateApi(APIView):
     permission_classes = [IsAuthenticated, IsNotSuspended]
 
-    @extend_schema(request=ChallengeInputSerializer, responses={201: ChallengeOutputSerializer}, tags=TAGS)
+    @extend_schema(
+        request=ChallengeInputSerializer,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses={201: ChallengeOutputSerializer},
+        tags=TAGS,
+    )
+    @idempotent
     def post(self, request: Request) -> Response:
         data = ChallengeInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -173,7 +180,9 @@ class CameoListCreateApi(APIView):
         summary="Upload the verification clip for a challenge",
         description="Cheap checks now (it decodes as a video, at most 10 s, the challenge is yours, unused and "
         "unexpired); the rest runs on a worker. Poll the cameo until status is active or rejected.",
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
     )
+    @idempotent
     def post(self, request: Request) -> Response:
         data = CameoUploadInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

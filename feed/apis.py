@@ -41,6 +41,7 @@ from sora_social.common.errors import ApplicationError
 from sora_social.common.pagination import page_payload, page_serializer, page_size_from, paginate_queryset
 from sora_social.common.parsers import JSONParser
 from sora_social.common.permissions import IsNotSuspended
+from sora_social.idempotency.apis import IDEMPOTENCY_KEY_PARAMETER, idempotent
 from sora_social.users.selectors import user_get_visible
 
 PAGE_PARAMS = [
@@ -81,10 +82,12 @@ def _post_page(request: Request, queryset) -> Response:
 class PostCreateApi(_FeedApi):
     @extend_schema(
         request=PostCreateInputSerializer,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
         responses={201: PostOutputSerializer, 403: OpenApiResponse(description="cameo_permission_denied")},
         tags=TAGS,
         summary="Post one of your videos",
     )
+    @idempotent
     def post(self, request: Request) -> Response:
         data = PostCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -156,7 +159,9 @@ class RemixListCreateApi(_FeedApi):
         },
         tags=TAGS,
         summary="Post one of your videos as a remix of this post",
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
     )
+    @idempotent
     def post(self, request: Request, post_id: int) -> Response:
         data = PostCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -218,7 +223,13 @@ class CommentListCreateApi(_FeedApi):
         )
         return Response(page_payload(request, [comment_data(c) for c in rows], next_cursor))
 
-    @extend_schema(request=CommentCreateInputSerializer, responses={201: CommentOutputSerializer}, tags=["comments"])
+    @extend_schema(
+        request=CommentCreateInputSerializer,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses={201: CommentOutputSerializer},
+        tags=["comments"],
+    )
+    @idempotent
     def post(self, request: Request, post_id: int) -> Response:
         post = selectors.post_get_visible(viewer=request.user, post_id=post_id)
         data = CommentCreateInputSerializer(data=request.data)

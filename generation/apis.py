@@ -11,7 +11,6 @@ from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from generation import selectors, services
@@ -20,6 +19,8 @@ from sora_social.common.errors import ApplicationError, NotFound
 from sora_social.common.pagination import page_payload, page_serializer, paginate_queryset
 from sora_social.common.parsers import FormParser, MultiPartParser
 from sora_social.common.permissions import IsNotSuspended
+from sora_social.common.throttling import ScopedRateThrottle
+from sora_social.idempotency.apis import IDEMPOTENCY_KEY_PARAMETER, idempotent
 
 PAGE_PARAMS = [
     OpenApiParameter("cursor", str, description="Opaque cursor from the previous page's next_cursor."),
@@ -95,7 +96,9 @@ class VideoListCreateApi(APIView):
         },
         tags=["videos"],
         summary="Upload a video (owned by the uploader; post it with POST /posts)",
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
     )
+    @idempotent
     def post(self, request: Request) -> Response:
         data = VideoUploadInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

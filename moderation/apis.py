@@ -14,7 +14,6 @@ from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
 from moderation import selectors, services
@@ -39,6 +38,8 @@ from moderation.serializers import (
 from sora_social.common.errors import ApplicationError, NotFound
 from sora_social.common.pagination import page_payload, page_serializer, page_size_from, paginate_queryset
 from sora_social.common.permissions import IsNotSuspended
+from sora_social.common.throttling import UserRateThrottle
+from sora_social.idempotency.apis import IDEMPOTENCY_KEY_PARAMETER, idempotent
 from sora_social.users.authentication import BearerTokenAuthentication
 
 PAGE_PARAMS = [
@@ -87,7 +88,9 @@ class ReportListCreateApi(APIView):
         },
         tags=TAGS,
         summary="Report a post, comment, account, video or cameo misuse",
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
     )
+    @idempotent
     def post(self, request: Request) -> Response:
         data = ReportCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -143,7 +146,9 @@ class AppealCreateApi(APIView):
         },
         tags=TAGS,
         summary="Appeal a decision about you (once); a different moderator decides",
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
     )
+    @idempotent
     def post(self, request: Request, action_id: int) -> Response:
         data = AppealCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

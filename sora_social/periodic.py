@@ -30,6 +30,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "users.account_exports_purge_expired",
         "schedule": crontab(minute=27, hour=3),
     },
+    # Idempotency-Key records are kept IDEMPOTENCY_KEY_TTL_S (a day); then a retry is a new request.
+    "purge-expired-idempotency-records": {
+        "task": "idempotency.records_purge_expired",
+        "schedule": crontab(minute=37),
+    },
     # Feed ranking (feed/ranking/tasks.py)
     "ranking-stats-refresh": {
         "task": "ranking.stats_refresh",

@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "sora_social.users",
     "sora_social.notifications",
     "sora_social.outbox",
+    "sora_social.idempotency",
     "sora_social.demo",
     "cameos",
     "moderation",
@@ -81,7 +82,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so every answer carries X-Request-Id, early refusals of the middleware below too.
+    "sora_social.common.middleware.RequestIdMiddleware",
     "sora_social.common.middleware.ServerTimingMiddleware",
+    "sora_social.common.middleware.ApiResponseHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "sora_social.common.middleware.RejectNulCharactersMiddleware",
     "sora_social.common.middleware.RequestBodyLimitMiddleware",
@@ -254,6 +258,7 @@ REST_FRAMEWORK = {
         "signup": env_str("THROTTLE_SIGNUP", "20/hour"),
         "login": env_str("THROTTLE_LOGIN", "30/min"),
         "video_upload": env_str("THROTTLE_VIDEO_UPLOAD", "60/hour"),
+        "password_reset": env_str("THROTTLE_PASSWORD_RESET", "10/hour"),
     },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
@@ -330,8 +335,10 @@ SESSION_COOKIE_HTTPONLY = True
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # request_id: the X-Request-Id of the request being served ("-" outside one).
+    "filters": {"request_id": {"()": "sora_social.common.request_id.RequestIdLogFilter"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.server": {"level": "WARNING"}, "httpx": {"level": "WARNING"}},
 }
@@ -347,6 +354,21 @@ LOGIN_BACKOFF_AFTER_FAILURES = env_int("LOGIN_BACKOFF_AFTER_FAILURES", 5)
 LOGIN_BACKOFF_BASE_S = env_int("LOGIN_BACKOFF_BASE_S", 30)
 LOGIN_BACKOFF_MAX_S = env_int("LOGIN_BACKOFF_MAX_S", 3600)
 MINOR_AGE_YEARS = 18
+# A retry with the same Idempotency-Key within this long gets the first response again.
+IDEMPOTENCY_KEY_TTL_S = env_int("IDEMPOTENCY_KEY_TTL_S", 24 * 3600)
+# A 429 whose wait is not known (jobs in flight, say) still says when to try again.
+RETRY_AFTER_DEFAULT_S = env_int("RETRY_AFTER_DEFAULT_S", 30)
+# Password reset mail: Django's mail backend (the console in development; SMTP through the
+# EMAIL_* settings in production). The link is the app's (a deep link or a web page) and gets
+# the uid and token to POST to /api/v1/auth/password/reset/confirm.
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "sora_social <no-reply@localhost>")
+PASSWORD_RESET_LINK = env_str("PASSWORD_RESET_LINK", "sora-social://password-reset?uid={uid}&token={token}")
 
 # --- Generation ---------------------------------------------------------------------------
 # C2PA signing material (PEM). `make setup` creates a development CA and signing certificate

@@ -8,6 +8,7 @@ os.environ.setdefault("REDIS_KEY_PREFIX", "sora-test")
 os.environ.setdefault("THROTTLE_SIGNUP", "10000/min")
 os.environ.setdefault("THROTTLE_LOGIN", "10000/min")
 os.environ.setdefault("THROTTLE_VIDEO_UPLOAD", "10000/min")
+os.environ.setdefault("THROTTLE_PASSWORD_RESET", "10000/min")
 # In-process tests load models on first use; the live servers the e2e tests start warm up.
 os.environ.setdefault("SORA_WARMUP", "0")
 os.environ.setdefault("MEDIA_ROOT", os.path.join(os.path.dirname(os.path.dirname(__file__)), "var", "test-media"))

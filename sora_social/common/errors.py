@@ -119,9 +119,15 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
             headers={"Retry-After": str(RETRY_AFTER_S)},
         )
     if isinstance(exc, ApplicationError):
-        retry_after_s = exc.extra.get("retry_after_s")
+        extra = dict(exc.extra)
+        if exc.status_code == status.HTTP_429_TOO_MANY_REQUESTS and extra.get("retry_after_s") is None:
+            # Every 429 says when to try again; where the wait is unknown (jobs in flight), a default.
+            from django.conf import settings
+
+            extra["retry_after_s"] = settings.RETRY_AFTER_DEFAULT_S
+        retry_after_s = extra.get("retry_after_s")
         return Response(
-            error_body(exc.code, exc.message, exc.fields, **exc.extra),
+            error_body(exc.code, exc.message, exc.fields, **extra),
             status=exc.status_code,
             headers={"Retry-After": str(retry_after_s)} if retry_after_s is not None else None,
         )

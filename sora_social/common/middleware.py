@@ -9,7 +9,9 @@ With every middleware async-capable the only hop left is the one into the (sync)
 
 from __future__ import annotations
 
+import re
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
@@ -17,6 +19,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from whitenoise.middleware import WhiteNoiseMiddleware
 
 from sora_social.common.errors import error_body
+from sora_social.common.request_id import current_request_id
 
 
 class _BothModes:
@@ -51,6 +54,50 @@ class _BothModes:
         if early is not None:
             return early
         return self.after(request, await self.get_response(request))
+
+
+# A client's or proxy's own id is kept when it is short and plain (a UUID, a hex or base64 id);
+# anything else could forge log lines or headers, so it is replaced.
+_SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:+/=-]{1,128}")
+
+
+class RequestIdMiddleware(_BothModes):
+    """Every response carries X-Request-Id: the incoming one if sane, else a new UUID. It is
+    `request.request_id` in views and `%(request_id)s` in log records."""
+
+    def before(self, request: HttpRequest) -> None:
+        incoming = request.META.get("HTTP_X_REQUEST_ID", "")
+        request.request_id = incoming if _SANE_REQUEST_ID.fullmatch(incoming) else str(uuid.uuid4())
+        # Not reset in `after`: Django logs a 4xx/5xx ("django.request") after the middleware
+        # returns. Under ASGI each request has its own context; a WSGI thread's next request
+        # sets it anew.
+        current_request_id.set(request.request_id)
+        return None
+
+    def after(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        response["X-Request-Id"] = request.request_id
+        return response
+
+
+class ApiResponseHeadersMiddleware(_BothModes):
+    """Headers the API's conventions promise, from what the view left on the request:
+    `RateLimit-*` on throttled routes (common/throttling.py) and `Link: <…>; rel="next"` on
+    cursor pages (common/pagination.py). Every 429 also has Retry-After (errors.py sets it;
+    this is the last guard for one that does not come from the exception handler)."""
+
+    def after(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        from django.conf import settings
+
+        rate_limit = getattr(request, "rate_limit", None)
+        if rate_limit is not None:
+            for name, value in rate_limit.headers().items():
+                response[name] = value
+        next_url = getattr(request, "next_page_url", None)
+        if next_url and response.status_code == 200:
+            response["Link"] = f'<{next_url}>; rel="next"'
+        if response.status_code == 429 and not response.has_header("Retry-After"):
+            response["Retry-After"] = str(settings.RETRY_AFTER_DEFAULT_S)
+        return response
 
 
 class ServerTimingMiddleware(_BothModes):

@@ -103,6 +103,8 @@ def page_payload(request: Request, results: list[Any], next_cursor: str | None) 
         params = request.query_params.copy()
         params["cursor"] = next_cursor
         next_url = request.build_absolute_uri(f"{request.path}?{params.urlencode()}")
+        # The same URL as a Link header (rel="next"), added by ApiResponseHeadersMiddleware.
+        getattr(request, "_request", request).next_page_url = next_url
     return {"results": results, "next_cursor": next_cursor, "next": next_url}
 
 

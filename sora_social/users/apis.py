@@ -11,12 +11,12 @@ from rest_framework import status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from sora_social.common.errors import ApplicationError, NotFound
 from sora_social.common.pagination import page_payload, page_serializer, paginate_queryset
 from sora_social.common.permissions import IsNotSuspended
+from sora_social.common.throttling import ScopedRateThrottle
 from sora_social.users import selectors, services
 from sora_social.users.models import AccountExport, AccountExportStatus, User
 from sora_social.users.serializers import (
@@ -27,6 +27,11 @@ from sora_social.users.serializers import (
     IssuedTokenOutputSerializer,
     LoginInputSerializer,
     OwnProfileSerializer,
+    PasswordChangeInputSerializer,
+    PasswordChangeOutputSerializer,
+    PasswordResetConfirmInputSerializer,
+    PasswordResetRequestInputSerializer,
+    PasswordResetRequestOutputSerializer,
     ProfileUpdateInputSerializer,
     PublicProfileSerializer,
     SignupInputSerializer,
@@ -94,6 +99,81 @@ class LogoutApi(APIView):
     @extend_schema(request=None, responses={204: None}, tags=["auth"])
     def post(self, request: Request) -> Response:
         services.token_revoke(user=request.user, token_id=request.auth.pk)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PasswordChangeApi(APIView):
+    # A password check is a log-in attempt: the same per-client throttle.
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "login"
+
+    @extend_schema(
+        request=PasswordChangeInputSerializer,
+        responses={
+            200: PasswordChangeOutputSerializer,
+            400: OpenApiResponse(description="weak_password (the validators' messages), password_unchanged"),
+            403: OpenApiResponse(description="wrong_password: nothing was changed"),
+        },
+        tags=["auth"],
+        summary="Change my password; every other token (device) is logged out, this one stays",
+    )
+    def post(self, request: Request) -> Response:
+        data = PasswordChangeInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        revoked = services.user_password_change(
+            user=request.user,
+            current_password=data.validated_data["current_password"],
+            new_password=data.validated_data["new_password"],
+            # Session-authenticated (the console) has no token to keep: all are revoked.
+            keep_token_id=getattr(request.auth, "pk", None),
+        )
+        return Response(PasswordChangeOutputSerializer({"revoked_tokens": revoked}).data)
+
+
+class PasswordResetRequestApi(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "password_reset"
+
+    @extend_schema(
+        request=PasswordResetRequestInputSerializer,
+        responses={202: PasswordResetRequestOutputSerializer},
+        tags=["auth"],
+        summary="Ask for a password-reset mail (always 202: whether the address has an account is not told)",
+    )
+    def post(self, request: Request) -> Response:
+        data = PasswordResetRequestInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.user_password_reset_request(email=data.validated_data["email"])
+        body = {"detail": "If an account uses this address, a mail with a reset link is on its way."}
+        return Response(body, status=status.HTTP_202_ACCEPTED)
+
+
+class PasswordResetConfirmApi(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    # Guessing tokens is guessing passwords: the log-in throttle.
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "login"
+
+    @extend_schema(
+        request=PasswordResetConfirmInputSerializer,
+        responses={
+            204: None,
+            400: OpenApiResponse(description="invalid_reset_token, weak_password (the validators' messages)"),
+        },
+        tags=["auth"],
+        summary="Set a new password with the uid and token from the reset mail; every token is revoked",
+    )
+    def post(self, request: Request) -> Response:
+        data = PasswordResetConfirmInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.user_password_reset_confirm(
+            uid=data.validated_data["uid"],
+            token=data.validated_data["token"],
+            new_password=data.validated_data["new_password"],
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

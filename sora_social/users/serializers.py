@@ -69,6 +69,29 @@ class LoginInputSerializer(serializers.Serializer):
     device_name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
 
 
+class PasswordChangeInputSerializer(serializers.Serializer):
+    current_password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
+    new_password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
+
+
+class PasswordChangeOutputSerializer(serializers.Serializer):
+    revoked_tokens = serializers.IntegerField(help_text="How many of your other tokens were revoked.")
+
+
+class PasswordResetRequestInputSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+
+
+class PasswordResetRequestOutputSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+class PasswordResetConfirmInputSerializer(serializers.Serializer):
+    uid = serializers.CharField(max_length=64)
+    token = serializers.CharField(max_length=128)
+    new_password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
+
+
 class TokenOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = AuthToken

@@ -212,6 +212,118 @@ def token_revoke(*, user: User, token_id: int) -> None:
         raise NotFound("No such token.", code="token_not_found")
 
 
+# --- passwords: change and reset by e-mail ---------------------------------------------------
+
+
+def _password_validated(*, user: User, password: str) -> str:
+    try:
+        validate_password(password, user=user)
+    except ValidationError as exc:
+        raise ApplicationError("weak_password", exc.messages[0], fields={"new_password": exc.messages}) from exc
+    return password
+
+
+@transaction.atomic
+def user_password_change(*, user: User, current_password: str, new_password: str, keep_token_id: int | None) -> int:
+    """Change one's password (knowing the current one). Every other token of the user is
+    revoked (their websockets close); `keep_token_id`, the token making the request, stays.
+    Returns how many tokens were revoked."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if not current_password or not user.check_password(current_password):
+        raise ApplicationError(
+            "wrong_password", "That is not this account's password; nothing was changed.", status_code=403
+        )
+    _password_validated(user=user, password=new_password)
+    if user.check_password(new_password):
+        raise ApplicationError(
+            "password_unchanged",
+            "The new password is the current one.",
+            fields={"new_password": ["Choose a password different from the current one."]},
+        )
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    others = AuthToken.objects.filter(user=user).exclude(pk=keep_token_id)
+    return _tokens_revoke(others, now=timezone.now())
+
+
+def _password_reset_candidates(email: str):
+    """Accounts that may reset by this address: active, not deleted, with a usable password."""
+    email = email.strip()
+    if not email:
+        return User.objects.none()
+    users = User.objects.filter(email__iexact=email, is_active=True, deleted_at__isnull=True)
+    return [u for u in users if u.has_usable_password()]
+
+
+@transaction.atomic
+def user_password_reset_request(*, email: str) -> None:
+    """Mail a reset link to the account(s) with this address, if any. Answers the same either
+    way (no account enumeration); the mail goes out from a task on the default queue (through
+    the outbox), so the request takes the same time whether an account exists or not."""
+    from sora_social.outbox.services import outbox_send_on_commit
+
+    for user in _password_reset_candidates(email):
+        outbox_send_on_commit(task="users.password_reset_mail_send", args=[user.pk])
+
+
+def password_reset_mail_send(*, user_id: int) -> bool:
+    """Send the reset mail (the task calls this). The token is made here, at sending time, so
+    no secret waits in the outbox; Django's default_token_generator binds it to the password
+    hash and last log-in, so it stops working once used (or once the password changes) and
+    after PASSWORD_RESET_TIMEOUT. Returns whether a mail was sent."""
+    from django.contrib.auth.tokens import default_token_generator
+    from django.core.mail import send_mail
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    user = User.objects.filter(pk=user_id, is_active=True, deleted_at__isnull=True).first()
+    if user is None or not user.email or not user.has_usable_password():
+        return False
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    link = settings.PASSWORD_RESET_LINK.format(uid=uid, token=token)
+    hours = settings.PASSWORD_RESET_TIMEOUT // 3600
+    send_mail(
+        subject="Reset your sora_social password",
+        message=(
+            f"Someone asked to reset the password of @{user.handle}.\n\n"
+            f"To choose a new one, open:\n{link}\n\n"
+            f"or enter these in the app:\nuid: {uid}\ntoken: {token}\n\n"
+            f"The link works once, for {hours} hours. If you did not ask, ignore this mail: "
+            "your password stays as it is."
+        ),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=[user.email],
+    )
+    return True
+
+
+@transaction.atomic
+def user_password_reset_confirm(*, uid: str, token: str, new_password: str) -> User:
+    """Set a new password with the uid and token from the reset mail. Every token of the user
+    is revoked (their websockets close); the log-in backoff is cleared."""
+    from django.contrib.auth.tokens import default_token_generator
+    from django.utils.encoding import force_str
+    from django.utils.http import urlsafe_base64_decode
+
+    from sora_social.users.login_backoff import login_backoff_clear
+
+    invalid = ApplicationError("invalid_reset_token", "This reset link is invalid or has expired; ask for a new one.")
+    try:
+        user_pk = int(force_str(urlsafe_base64_decode(uid)))
+    except (TypeError, ValueError, OverflowError, UnicodeDecodeError):
+        raise invalid from None
+    user = User.objects.select_for_update().filter(pk=user_pk, is_active=True, deleted_at__isnull=True).first()
+    if user is None or not default_token_generator.check_token(user, token):
+        raise invalid
+    _password_validated(user=user, password=new_password)
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    _tokens_revoke(AuthToken.objects.filter(user=user), now=timezone.now())
+    transaction.on_commit(lambda: login_backoff_clear(handle=user.handle))
+    return user
+
+
 @transaction.atomic
 def follow_create(*, follower: User, followee: User) -> Follow:
     if follower.pk == followee.pk:
