@@ -82,9 +82,18 @@ def test_every_derivative_is_an_appearance_the_owner_sees(chain):
     assert VideoLineage.objects.get(video_id=videos["v4"]).source_video_id == videos["v3"]
 
 
-def test_revoking_with_take_down_removes_derivatives_at_every_depth(chain):
+@pytest.mark.parametrize("narrowing", ["revoke", "deny_list", "delete"])
+def test_narrowing_with_take_down_removes_derivatives_at_every_depth(chain, narrowing):
     owner, attacker, friend, cameo, videos, client_for = chain
-    change = cameo_services.cameo_revoke(cameo=cameo, actor=owner, take_down_existing=True)
+    if narrowing == "revoke":
+        change = cameo_services.cameo_revoke(cameo=cameo, actor=owner, take_down_existing=True)
+    elif narrowing == "deny_list":
+        # Only X is denied; F's remix V5 was made from X's V2, so it goes with it.
+        _, change = cameo_services.cameo_access_set(
+            cameo=cameo, actor=owner, user=attacker, effect="deny", take_down_existing=True
+        )
+    else:
+        change = cameo_services.cameo_delete(cameo=cameo, actor=owner, take_down_existing=True)
     derived = ("v1", "v2", "v3", "v4", "v5")
     assert change.taken_down == len(derived)
     assert {v: _status(videos[v]) for v in derived} == dict.fromkeys(derived, VideoStatus.TAKEN_DOWN)
