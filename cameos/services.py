@@ -5,6 +5,7 @@ Verification itself (the worker's heavy part) is in `cameos.verification`.
 
 from __future__ import annotations
 
+import math
 import re
 import secrets
 from collections.abc import Iterable
@@ -122,10 +123,16 @@ def challenge_create(*, owner: User, kind: str, name: str, display_name: str = "
     name = _validate_name(name)
     _check_can_create(owner=owner, kind=kind, name=name)
     now = timezone.now()
-    recent = CameoChallenge.objects.filter(owner=owner, created_at__gte=now - timedelta(hours=1)).count()
-    if recent >= constants.challenges_per_hour():
+    in_last_hour = CameoChallenge.objects.filter(owner=owner, created_at__gte=now - timedelta(hours=1))
+    limit = constants.challenges_per_hour()
+    if in_last_hour.count() >= limit:
+        # Free again when the attempt that fills the hour's window leaves it.
+        freeing = in_last_hour.order_by("-created_at").values_list("created_at", flat=True)[limit - 1]
         raise ApplicationError(
-            "too_many_challenges", "Too many cameo attempts in the last hour; try again later.", status_code=429
+            "too_many_challenges",
+            "Too many cameo attempts in the last hour; try again later.",
+            status_code=429,
+            extra={"retry_after_s": max(1, math.ceil((freeing + timedelta(hours=1) - now).total_seconds()))},
         )
     return CameoChallenge.objects.create(
         owner=owner,
@@ -493,8 +500,12 @@ def cameo_request_create(*, cameo: Cameo, requester: User, message: str = "") ->
     )
     cooldown = timedelta(seconds=constants.request_cooldown_seconds())
     if last_denied is not None and last_denied > timezone.now() - cooldown:
+        wait_s = math.ceil((last_denied + cooldown - timezone.now()).total_seconds())
         raise ApplicationError(
-            "request_cooldown", "The owner declined recently; you can ask again later.", status_code=429
+            "request_cooldown",
+            "The owner declined recently; you can ask again later.",
+            status_code=429,
+            extra={"retry_after_s": max(1, wait_s)},
         )
     try:
         with transaction.atomic():

@@ -273,6 +273,19 @@ def test_records_past_their_ttl_are_purged(client_for, settings):
     assert Comment.objects.filter(post=post).count() == 3
 
 
+def test_deleting_the_account_drops_its_stored_responses(client_for):
+    leaving, staying = UserFactory(), UserFactory()
+    post = PostFactory()
+    for who in (leaving, staying):
+        client_for(who).post(
+            f"/api/v1/posts/{post.pk}/comments", {"body": "kept a day"}, format="json", HTTP_IDEMPOTENCY_KEY="k"
+        )
+    response = client_for(leaving).delete("/api/v1/account", {"password": PASSWORD}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["counts"]["idempotency.records_deleted"] == 1
+    assert list(IdempotencyRecord.objects.values_list("user_id", flat=True)) == [staying.pk]
+
+
 def test_the_schema_declares_the_header_on_every_creating_post(anon_client):
     import yaml
 
@@ -422,9 +435,27 @@ def test_the_cameo_attempts_429_has_retry_after(client_for, settings):
         api.post("/api/v1/cameos/challenges", {"kind": "person", "name": name}, format="json")
         for name in ("ava", "bea", "cid")
     ]
-    refused = [r for r in codes if r.status_code == 429]
-    assert refused, [r.status_code for r in codes]
-    assert int(refused[0]["Retry-After"]) > 0
+    assert [r.status_code for r in codes] == [201, 201, 429]
+    # Free again when the first of the hour's two attempts is an hour old.
+    assert 3500 < int(codes[2]["Retry-After"]) <= 3600
+
+
+def test_the_export_limit_429_says_when_the_day_frees_up(client_for, django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from sora_social.users.models import AccountExport, AccountExportStatus
+
+    user = UserFactory()
+    now = timezone.now()
+    for hours_ago in (20, 10, 5):  # three finished exports in the last day: the limit
+        export = AccountExport.objects.create(user=user, status=AccountExportStatus.FAILED)
+        AccountExport.objects.filter(pk=export.pk).update(created_at=now - timedelta(hours=hours_ago))
+    refused = client_for(user).post("/api/v1/account/export")
+    assert refused.status_code == 429 and refused.json()["error"]["code"] == "export_limit"
+    # The oldest of the three leaves the day's window in about 4 hours.
+    assert abs(int(refused["Retry-After"]) - 4 * 3600) < 60
 
 
 # --- Link headers on cursor pages ------------------------------------------------------------

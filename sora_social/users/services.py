@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import secrets
 import uuid
 import zoneinfo
@@ -499,12 +500,16 @@ def account_export_request(*, user: User) -> AccountExport:
         pending.error = "The export was not built in time; a new one was started."
         pending.finished_at = timezone.now()
         pending.save(update_fields=["status", "error", "finished_at"])
-    recent = AccountExport.objects.filter(user=user, created_at__gt=timezone.now() - timedelta(days=1)).count()
-    if recent >= ACCOUNT_EXPORTS_PER_DAY:
+    now = timezone.now()
+    recent = AccountExport.objects.filter(user=user, created_at__gt=now - timedelta(days=1))
+    if recent.count() >= ACCOUNT_EXPORTS_PER_DAY:
+        # Free again when the export that fills the day's window leaves it.
+        freeing = recent.order_by("-created_at").values_list("created_at", flat=True)[ACCOUNT_EXPORTS_PER_DAY - 1]
         raise ApplicationError(
             "export_limit",
             f"You can start {ACCOUNT_EXPORTS_PER_DAY} exports a day; download one you have, or try tomorrow.",
             status_code=429,
+            extra={"retry_after_s": max(1, math.ceil((freeing + timedelta(days=1) - now).total_seconds()))},
         )
     try:
         with transaction.atomic():
