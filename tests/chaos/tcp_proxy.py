@@ -18,6 +18,7 @@ class TcpProxy:
         self._listener: socket.socket | None = None
         self._conns: set[socket.socket] = set()
         self._lock = threading.Lock()
+        self._cut = False
         self.connections_total = 0
         self.cuts = 0
 
@@ -37,6 +38,9 @@ class TcpProxy:
                 client, _ = listener.accept()
             except OSError:
                 return  # closed by cut()/stop()
+            if self._cut or listener is not self._listener:
+                self._close(client)  # accepted as the cut happened: refused like the rest
+                return
             try:
                 upstream = socket.create_connection(self.upstream, timeout=5)
                 upstream.settimeout(None)
@@ -70,7 +74,12 @@ class TcpProxy:
     def cut(self) -> None:
         """Refuse new connections and reset the open ones."""
         self.cuts += 1
+        self._cut = True
         if self._listener is not None:
+            # shutdown() first: on Linux it stops the listen queue and wakes the thread blocked
+            # in accept(); a bare close() leaves the kernel socket listening until accept returns.
+            with contextlib.suppress(OSError):
+                self._listener.shutdown(socket.SHUT_RDWR)
             with contextlib.suppress(OSError):
                 self._listener.close()
             self._listener = None
@@ -80,6 +89,7 @@ class TcpProxy:
             self._close(sock)
 
     def restore(self) -> None:
+        self._cut = False
         if self._listener is None:
             self.start()
 

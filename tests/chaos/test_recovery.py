@@ -280,7 +280,7 @@ class Listener:
                             seen.append(message["notification"]["seq"])
             except websockets.ConnectionClosed as closed:
                 self.close_codes[closed.rcvd.code if closed.rcvd else "none"] += 1
-            except (OSError, TimeoutError, websockets.InvalidHandshake, websockets.InvalidStatus) as exc:
+            except Exception as exc:  # refused, timed out, a handshake answered 503: count it, reconnect
                 self.close_codes[type(exc).__name__] += 1
             await asyncio.sleep(0.5)
 
