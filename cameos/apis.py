@@ -365,7 +365,9 @@ class CameoRequestsApi(APIView):
         responses={201: RequestOutputSerializer},
         tags=TAGS,
         summary="Ask to use a cameo",
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
     )
+    @idempotent
     def post(self, request: Request, cameo_id: int) -> Response:
         cameo, _ = selectors.cameo_get_visible(viewer=request.user, cameo_id=cameo_id)
         data = RequestInputSerializer(data=request.data)

@@ -305,7 +305,13 @@ class LikeListApi(_FeedApi):
 
 
 class ShareApi(_FeedApi):
-    @extend_schema(request=ShareInputSerializer, responses={201: ShareOutputSerializer}, tags=["posts"])
+    @extend_schema(
+        request=ShareInputSerializer,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses={201: ShareOutputSerializer},
+        tags=["posts"],
+    )
+    @idempotent
     def post(self, request: Request, post_id: int) -> Response:
         post = selectors.post_get_visible(viewer=request.user, post_id=post_id)
         data = ShareInputSerializer(data=request.data or {})

@@ -236,7 +236,9 @@ class CaseActionCreateApi(APIView):
         },
         tags=MODERATOR_TAGS,
         summary="Take an action on a case (with a reason)",
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
     )
+    @idempotent
     def post(self, request: Request, case_id: int) -> Response:
         case = Case.objects.filter(pk=case_id).first()
         if case is None:

@@ -133,6 +133,18 @@ def _appeal(user) -> Creating:
     )
 
 
+def _share(user) -> Creating:
+    from feed.models import Share
+
+    post = PostFactory()
+    return Creating(
+        f"/api/v1/posts/{post.pk}/shares",
+        {"channel": "link"},
+        {"channel": "message"},
+        lambda: Share.objects.filter(user=user).count(),
+    )
+
+
 CREATING = {
     "posts": _post,
     "remixes": _remix,
@@ -142,6 +154,7 @@ CREATING = {
     "cameo_challenges": _challenge,
     "cameos": _cameo,
     "appeals": _appeal,
+    "shares": _share,
 }
 
 
@@ -300,6 +313,9 @@ def test_the_schema_declares_the_header_on_every_creating_post(anon_client):
         "/api/v1/cameos",
         "/api/v1/moderation/actions/{action_id}/appeal",
         "/api/v1/generations",
+        "/api/v1/posts/{post_id}/shares",
+        "/api/v1/cameos/{cameo_id}/requests",
+        "/api/v1/moderation/cases/{case_id}/actions",
     }
     for path in paths:
         names = [(p["in"], p["name"]) for p in schema["paths"][path]["post"].get("parameters", [])]
