@@ -48,7 +48,8 @@ class LiveStack:
 
     def _spawn(self, name: str, args: list[str], env: Mapping[str, str] | None = None) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_dir / f"{name}.log", "wb")  # noqa: SIM115  (closed with the process)
+        # Appended to, so a process started again (after a kill) keeps the first one's log.
+        log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115  (closed with the process)
         self.processes[name] = subprocess.Popen(
             args, cwd=ROOT, env=env or self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )

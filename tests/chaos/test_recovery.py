@@ -97,7 +97,8 @@ def chaos_stack(django_db_setup, django_db_blocker):
         "VIDEO_FRAMES_BACKFILL_EVERY_S": "10",
     }
     log_dir = ROOT / "var" / "chaos-logs"
-    (log_dir / "celerybeat-schedule").unlink(missing_ok=True)
+    for old in log_dir.glob("*"):  # this run's logs only (the stack appends to them)
+        old.unlink()
     stack = LiveStack(env, log_dir=log_dir, beat=True)
     stack.pg, stack.redis = pg, rd
     stack.start(timeout=240)
@@ -163,6 +164,7 @@ def test_every_scheduled_task_fired_and_beat_reaper_requeues_a_sigkilled_render(
     job = GenerationJob.objects.get(public_id=public_id)
     assert job.status == JobStatus.SUCCEEDED, (job.status, job.error_message)
     assert job.attempts == 2  # the killed attempt, and the one the reaper queued
+    assert job.error_message == "The worker stopped; trying again.", job.error_message  # the reaper's words
     assert _ledger(job) == ["reserve", "settle"]
     # No one called the reaper but beat: its log shows it sending the task, and the default
     # worker's log shows the reaper finding the dead worker's job.
