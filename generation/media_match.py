@@ -47,12 +47,12 @@ CANDIDATE_VIDEOS = 24  # videos compared in full after the band look-up
 
 def video_max_distance() -> float:
     """Largest median fraction of differing bits (aligned frames) that still counts as a match."""
-    return float(getattr(settings, "MEDIA_MATCH_VIDEO_MAX_DISTANCE", 0.16))
+    return float(getattr(settings, "MEDIA_MATCH_VIDEO_MAX_DISTANCE", 0.17))
 
 
 def image_max_distance() -> float:
     """Largest fraction of differing bits between a still and its nearest indexed frame."""
-    return float(getattr(settings, "MEDIA_MATCH_IMAGE_MAX_DISTANCE", 0.08))
+    return float(getattr(settings, "MEDIA_MATCH_IMAGE_MAX_DISTANCE", 0.09))
 
 
 @dataclass(frozen=True)
