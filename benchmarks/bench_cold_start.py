@@ -29,7 +29,7 @@ _MAKE_USERS = """
 import json
 from sora_social.users.services import token_issue
 from tests.users.factories import UserFactory
-tokens = [token_issue(user=UserFactory(handle=f"cold{i}"))[1] for i in range({n})]
+tokens = [token_issue(user=UserFactory(handle=f"cold{{i}}"))[1] for i in range({n})]
 print("TOKENS=" + json.dumps(tokens))
 """
 
