@@ -12,10 +12,8 @@ and a taken-down video's row keeps a re-upload of it recognisable.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterable
 
-from django.core.files.storage import default_storage
 from django.db import transaction
 
 from cameos.models import CameoAppearance
@@ -23,6 +21,7 @@ from generation import credits, jobs
 from generation.models import IN_FLIGHT_STATUSES, CreditEntry, GenerationJob, Video, VideoRendition, VideoStatus
 from generation.services import video_take_down
 from sora_social.common.errors import ApplicationError
+from sora_social.common.storage import delete_files_on_commit
 from sora_social.users.models import User
 from sora_social.users.ports import ExportFile, ExportSection
 
@@ -77,7 +76,7 @@ def generation_erase_for_account(*, user: User) -> dict[str, int]:
     scrubbed = own_jobs.update(
         prompt="", policy={}, input_reference="", idempotency_key="", request_fingerprint="", error_message=""
     )
-    _delete_files_on_commit(paths)
+    delete_files_on_commit(paths)
     return {
         "generation.jobs_cancelled": cancelled,
         "generation.videos_taken_down": taken_down,
@@ -85,18 +84,6 @@ def generation_erase_for_account(*, user: User) -> dict[str, int]:
         "generation.likeness_videos_erased": likeness_erased,
         "generation.jobs_scrubbed": scrubbed,
     }
-
-
-def _delete_files_on_commit(paths: list[str]) -> None:
-    """Erase the files once the rows no longer point at them (never on a rollback)."""
-
-    def erase() -> None:
-        for path in paths:
-            if path:
-                with contextlib.suppress(OSError):
-                    default_storage.delete(path)
-
-    transaction.on_commit(erase)
 
 
 def generation_export_for_account(*, user: User) -> Iterable[ExportSection]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import secrets
@@ -22,6 +21,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from sora_social.common.errors import ApplicationError, Forbidden, NotFound
+from sora_social.common.storage import delete_files_on_commit
 from sora_social.users import archive, ports
 from sora_social.users.models import (
     AccountExport,
@@ -407,18 +407,6 @@ def tokens_purge_expired(*, older_than_days: int = 30) -> int:
 # --- leaving: deletion and export ----------------------------------------------------------
 
 
-def _delete_files_on_commit(paths: list[str]) -> None:
-    """Erase stored files once the transaction that stopped referencing them has committed."""
-
-    def erase() -> None:
-        for path in paths:
-            if path:
-                with contextlib.suppress(OSError):
-                    default_storage.delete(path)
-
-    transaction.on_commit(erase)
-
-
 @dataclass(frozen=True)
 class AccountDeletion:
     """What a deletion did: how many rows each app erased, anonymised or took down."""
@@ -479,7 +467,7 @@ def user_delete(*, user: User, password: str) -> AccountDeletion:
     user.save()
     user.groups.clear()
     user.user_permissions.clear()
-    _delete_files_on_commit(files)
+    delete_files_on_commit(files)
     return AccountDeletion(user_id=user.pk, deleted_at=now, counts=counts)
 
 
@@ -592,7 +580,7 @@ def account_export_build(*, export_id: int) -> AccountExport | None:
         export = AccountExport.objects.select_for_update().filter(pk=export_id).first()
         if export is None or export.status != AccountExportStatus.PENDING:
             # The account was deleted (or the export finished elsewhere) meanwhile: keep nothing.
-            _delete_files_on_commit([written.storage_path])
+            delete_files_on_commit([written.storage_path])
             return export
         now = timezone.now()
         export.status = AccountExportStatus.READY
@@ -621,5 +609,5 @@ def account_exports_purge_expired() -> int:
     )
     paths = list(rows.values_list("path", flat=True))
     deleted, _ = rows.delete()
-    _delete_files_on_commit(paths)
+    delete_files_on_commit(paths)
     return deleted
