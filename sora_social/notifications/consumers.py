@@ -24,9 +24,12 @@ from sora_social.users.selectors import token_is_live
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_BAD_REQUEST = 4400
-# RFC 6455's "Try Again Later": the database or Redis is unreachable. Reconnect after a pause
-# with ?after=<last seq>; nothing is lost (notifications are stored and replayed).
-CLOSE_TRY_AGAIN_LATER = 1013
+# The database or Redis is unreachable: reconnect after a pause with ?after=<last seq>; nothing
+# is lost (notifications are stored and replayed). In the application range like 4401: RFC
+# 6455's own 1013 cannot be sent, since daphne's websocket library (autobahn) lets an
+# application close only with 1000 or 3000-4999 and raises on anything else, so the socket
+# stayed open, deaf, after a Redis outage.
+CLOSE_TRY_AGAIN_LATER = 4503
 
 
 def _token_from_scope(scope) -> str:
