@@ -13,7 +13,7 @@ static:
 devcert: install
 	$(PY) manage.py make_dev_certificate
 
-.PHONY: devcert static setup services migrate install install-dev browser demo test lint format serve worker beat bench clean-test-db
+.PHONY: cluster cluster-down cluster-packages devcert static setup services migrate install install-dev browser node-tools demo test lint format serve worker beat bench clean-test-db
 
 ## setup: virtualenv, pinned install, services up, database migrated
 setup: install services migrate static devcert
@@ -43,19 +43,29 @@ browser:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 	  || echo "[setup] could not install chromium: browser tests will be skipped"; }
 
+## node-tools: Debian's nodejs and npm, then openapi-typescript and tsc (pinned in
+## tests/contract/ts/package-lock.json) into tests/contract/ts/node_modules (ignored)
+TS_TOOLS := tests/contract/ts
+node-tools:
+	@command -v npm >/dev/null 2>&1 || { echo "[setup] installing Debian's nodejs and npm"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
+	@test -x $(TS_TOOLS)/node_modules/.bin/tsc || npm ci --prefix $(TS_TOOLS) --no-audit --no-fund
+
 ## demo: set up, seed a small world, run the end-to-end scenario with a live server and worker
 demo: setup
 	$(PY) manage.py demo
 
 ## test: ruff, then pytest against the real PostgreSQL, Redis and a real Celery worker
-test: install-dev services browser static devcert
+test: install-dev services browser node-tools cluster-packages static devcert
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/pytest --create-db
 
 lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 format: install-dev
 	$(VENV)/bin/ruff format .
@@ -75,3 +85,15 @@ beat: setup
 ## bench: every benchmark, JSON into benchmarks/results/
 bench: setup install-dev
 	$(PY) -m benchmarks.run_all
+
+## cluster-packages: Debian's nginx, PgBouncer and Ceph (RADOS Gateway), unless installed
+cluster-packages:
+	@bash deploy/install-packages.sh
+
+## cluster: the production topology on this box (nginx, 2 ASGI servers, PgBouncer, primary +
+## streaming replica, Redis, 2 gpu workers, a default worker, beat, Ceph RGW); docs/SCALING.md
+cluster: install cluster-packages static devcert
+	@bash scripts/cluster.sh up
+
+cluster-down:
+	@bash scripts/cluster.sh down

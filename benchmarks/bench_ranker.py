@@ -23,6 +23,7 @@ from feed.ranking.model import HeuristicModel, MLPModel
 from feed.ranking.rerank import RerankConfig, rerank
 from feed.ranking.scoring import Weights, score
 from feed.ranking.topics import topic_coordinates
+from feed.ranking.value import DEFAULT_OBJECTIVE, objective_weights
 
 REPEATS = int(os.environ.get("BENCH_RANKER_REPEATS", "20"))
 
@@ -71,12 +72,13 @@ def mlp(rng: np.random.Generator) -> MLPModel:
 
 def scorer_rate(model, batch: CandidateBatch, repeats: int) -> tuple[float, float]:
     weights = Weights()
+    value_weights = objective_weights(DEFAULT_OBJECTIVE)
     times = []
     for _ in range(repeats):
         started = time.perf_counter()
         x = feature_matrix(batch)
         pred = model.predict(x)
-        score(x, pred, weights, age_hours=batch.age_hours)
+        score(x, pred, weights, value_weights, age_hours=batch.age_hours)
         times.append(time.perf_counter() - started)
     best = min(times)
     return len(batch) / best, len(batch) / float(np.median(times))
@@ -100,7 +102,7 @@ def main() -> None:
         started = time.perf_counter()
         x = feature_matrix(small)
         pred = model.predict(x)
-        s = score(x, pred, Weights(), age_hours=small.age_hours).score
+        s = score(x, pred, Weights(), objective_weights(DEFAULT_OBJECTIVE), age_hours=small.age_hours).score
         mid = time.perf_counter()
         rerank(s, small.author_id, small.is_friend, topic_coordinates(small.vectors), config)
         end = time.perf_counter()

@@ -37,6 +37,26 @@ def bench_database_env(suffix: str, **extra: str) -> dict[str, str]:
     }
 
 
+def measure_in_own_database(module: str, suffix: str, argv: list[str], **extra_env: str) -> None:
+    """Create and migrate the benchmark's own database (`bench_database_env(suffix)`), run
+    `python -m <module> --measure <argv>` against it (its own Django settings), drop it."""
+    import subprocess
+    import sys
+
+    from benchmarks.bench_events import _drop
+    from sora_social.demo.database import migrate, recreate_database
+
+    env = bench_database_env(suffix, **extra_env)
+    print(f"[{module.rsplit('.', 1)[-1]}] preparing {env['DATABASE_URL'].rsplit('/', 1)[-1]} ...", flush=True)
+    recreate_database(env["DATABASE_URL"])
+    try:
+        migrate(env)
+        child = [sys.executable, "-m", module, "--measure", *argv]
+        subprocess.run(child, cwd=Path(__file__).resolve().parents[1], env=env, check=True)
+    finally:
+        _drop(env["DATABASE_URL"])
+
+
 def machine() -> dict[str, Any]:
     return {
         "cpu_count": os.cpu_count(),

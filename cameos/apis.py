@@ -45,16 +45,13 @@ from cameos.serializers import (
 from cameos.vision import challenge_payload, encode_png, render_challenge_card
 from sora_social.common.errors import Forbidden, NotFound
 from sora_social.common.pagination import page_payload, page_serializer, paginate_queryset
-from sora_social.common.parsers import FormParser, MultiPartParser
+from sora_social.common.parsers import MultiPartParser
 from sora_social.common.permissions import IsNotSuspended, IsStaff
+from sora_social.common.schema import PAGE_PARAMS, error_responses
 from sora_social.idempotency.apis import IDEMPOTENCY_KEY_PARAMETER, idempotent
 from sora_social.users.models import User
 from sora_social.users.selectors import user_get_visible, users_by_handles
 
-PAGE_PARAMS = [
-    OpenApiParameter("cursor", str, description="Opaque cursor from the previous page's next_cursor."),
-    OpenApiParameter("limit", int, description="Page size, 1-100 (default 20)."),
-]
 TAGS = ["cameos"]
 NEWEST_FIRST = ("-created_at", "-id")
 
@@ -73,6 +70,18 @@ class BinaryRenderer(renderers.BaseRenderer):
 
 
 FILE_RENDERERS = [renderers.JSONRenderer, BinaryRenderer]
+
+
+class FileApi(APIView):
+    """A view answering a file; its errors are JSON whatever the client asked for."""
+
+    renderer_classes = FILE_RENDERERS
+
+    def handle_exception(self, exc: Exception) -> Response:
+        response = super().handle_exception(exc)
+        self.request.accepted_renderer = renderers.JSONRenderer()
+        self.request.accepted_media_type = "application/json"
+        return response
 
 
 def _own_data(cameo: Cameo) -> dict:
@@ -98,7 +107,7 @@ def _with_decisions(viewer: User, cameos: list[Cameo]) -> list[Cameo]:
 def _user_by_handle(handle: str) -> User:
     user = users_by_handles([handle]).get(handle.lstrip("@").lower())
     if user is None:
-        raise NotFound(f"No user @{handle.lstrip('@')}.", code="user_not_found")
+        raise NotFound("user_not_found", f"No user @{handle.lstrip('@')}.")
     return user
 
 
@@ -113,6 +122,7 @@ class ChallengeCreateApi(APIView):
     permission_classes = [IsAuthenticated, IsNotSuspended]
 
     @extend_schema(
+        summary="Start a cameo: a challenge code to say or show in the clip",
         request=ChallengeInputSerializer,
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
         responses={201: ChallengeOutputSerializer},
@@ -136,14 +146,16 @@ class ChallengeCreateApi(APIView):
         return Response(ChallengeOutputSerializer(body).data, status=status.HTTP_201_CREATED)
 
 
-class ChallengeCardApi(APIView):
-    renderer_classes = FILE_RENDERERS
-
-    @extend_schema(responses={(200, "image/png"): OpenApiTypes.BINARY}, tags=TAGS)
+class ChallengeCardApi(FileApi):
+    @extend_schema(
+        summary="The challenge code as an image to show on camera (PNG)",
+        responses={(200, "image/png"): OpenApiTypes.BINARY},
+        tags=TAGS,
+    )
     def get(self, request: Request, challenge_id: int) -> HttpResponse:
         challenge = CameoChallenge.objects.filter(pk=challenge_id, owner=request.user).first()
         if challenge is None:
-            raise NotFound("No such challenge.", code="challenge_not_found")
+            raise NotFound("challenge_not_found", "No such challenge.")
         code = f"{challenge.code[:3]} {challenge.code[3:]}"
         png = encode_png(render_challenge_card(challenge_payload(challenge.pk, challenge.code), code_text=code))
         response = HttpResponse(png, content_type="image/png")
@@ -152,7 +164,7 @@ class ChallengeCardApi(APIView):
 
 
 class CameoListCreateApi(APIView):
-    parser_classes = [MultiPartParser, FormParser]
+    parser_classes = [MultiPartParser]
 
     def get_permissions(self):
         if self.request.method == "POST":
@@ -163,7 +175,6 @@ class CameoListCreateApi(APIView):
         parameters=[OpenApiParameter("status", str, description="Only cameos in this status."), *PAGE_PARAMS],
         responses=page_serializer(OwnCameoOutputSerializer),
         tags=TAGS,
-        operation_id="cameos_mine_list",
         summary="My cameos",
     )
     def get(self, request: Request) -> Response:
@@ -175,7 +186,7 @@ class CameoListCreateApi(APIView):
 
     @extend_schema(
         request={"multipart/form-data": CameoUploadInputSerializer},
-        responses={202: OwnCameoOutputSerializer},
+        responses={202: OwnCameoOutputSerializer, **error_responses(e404="challenge_not_found")},
         tags=TAGS,
         summary="Upload the verification clip for a challenge",
         description="Cheap checks now (it decodes as a video, at most 10 s, the challenge is yours, unused and "
@@ -232,9 +243,16 @@ class CameoDetailApi(APIView):
         return [IsAuthenticated()]
 
     @extend_schema(
-        responses=OwnCameoOutputSerializer,
+        # The owner's view (every field), or another's (the public ones and their decision).
+        responses={
+            200: {
+                "anyOf": [
+                    {"$ref": "#/components/schemas/OwnCameoOutput"},
+                    {"$ref": "#/components/schemas/CameoOutput"},
+                ]
+            }
+        },
         tags=TAGS,
-        operation_id="cameos_detail_retrieve",
         summary="A cameo (the owner sees every field; others the public ones)",
         description="Others get the public fields and their own `can_use` decision; a cameo they may neither "
         "use nor ask for is a 404.",
@@ -246,7 +264,12 @@ class CameoDetailApi(APIView):
         cameo.viewer_decision = decision
         return Response(CameoOutputSerializer(cameo).data)
 
-    @extend_schema(request=CameoUpdateInputSerializer, responses=ConsentChangeOutputSerializer, tags=TAGS)
+    @extend_schema(
+        summary="Change who may use my cameo, its lists mode and instructions",
+        request=CameoUpdateInputSerializer,
+        responses=ConsentChangeOutputSerializer,
+        tags=TAGS,
+    )
     def patch(self, request: Request, cameo_id: int) -> Response:
         cameo = _owned(request, cameo_id)
         data = CameoUpdateInputSerializer(data=request.data, partial=True)
@@ -300,7 +323,12 @@ class AccessListApi(APIView):
         rows = selectors.access_entries_of(cameo=cameo).order_by("effect", "user__handle")
         return Response([_entry_data(e) for e in rows])
 
-    @extend_schema(request=AccessEntryInputSerializer, responses=AccessEntryChangeOutputSerializer, tags=TAGS)
+    @extend_schema(
+        summary="Allow or deny one person",
+        request=AccessEntryInputSerializer,
+        responses=AccessEntryChangeOutputSerializer,
+        tags=TAGS,
+    )
     def post(self, request: Request, cameo_id: int) -> Response:
         cameo = _owned(request, cameo_id)
         data = AccessEntryInputSerializer(data=request.data)
@@ -379,7 +407,12 @@ class CameoRequestsApi(APIView):
 class RequestDecideApi(APIView):
     permission_classes = [IsAuthenticated, IsNotSuspended]
 
-    @extend_schema(request=RequestDecideInputSerializer, responses=RequestOutputSerializer, tags=TAGS)
+    @extend_schema(
+        summary="Approve or deny a request to use my cameo",
+        request=RequestDecideInputSerializer,
+        responses=RequestOutputSerializer,
+        tags=TAGS,
+    )
     def post(self, request: Request, request_id: int) -> Response:
         data = RequestDecideInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -392,7 +425,7 @@ class RequestDecideApi(APIView):
 class RequestWithdrawApi(APIView):
     permission_classes = [IsAuthenticated, IsNotSuspended]
 
-    @extend_schema(request=None, responses=RequestOutputSerializer, tags=TAGS)
+    @extend_schema(summary="Withdraw a request I sent", request=None, responses=RequestOutputSerializer, tags=TAGS)
     def post(self, request: Request, request_id: int) -> Response:
         withdrawn = services.cameo_request_withdraw(request_id=request_id, requester=request.user)
         return Response(RequestOutputSerializer(_request_rows().get(pk=withdrawn.pk)).data)
@@ -478,26 +511,28 @@ def _private_file(path: str) -> FileResponse:
     return response
 
 
-class ReferenceFileApi(APIView):
-    renderer_classes = FILE_RENDERERS
-
-    @extend_schema(responses={(200, "image/png"): OpenApiTypes.BINARY}, tags=TAGS)
+class ReferenceFileApi(FileApi):
+    @extend_schema(
+        summary="One reference image of my cameo (PNG)", responses={(200, "image/png"): OpenApiTypes.BINARY}, tags=TAGS
+    )
     def get(self, request: Request, cameo_id: int, reference_id: int) -> FileResponse:
         cameo = _owned(request, cameo_id)
         ref = selectors.references_of(cameo=cameo).filter(pk=reference_id).first()
         if ref is None:
-            raise NotFound("No such reference.", code="reference_not_found")
+            raise NotFound("reference_not_found", "No such reference.")
         return _private_file(ref.path)
 
 
-class ClipFileApi(APIView):
-    renderer_classes = FILE_RENDERERS
-
-    @extend_schema(responses={(200, "video/mp4"): OpenApiTypes.BINARY}, tags=TAGS)
+class ClipFileApi(FileApi):
+    @extend_schema(
+        summary="My cameo's verification clip, in the container it was uploaded in (MP4 for the apps)",
+        responses={(200, content_type): OpenApiTypes.BINARY for content_type in storage.CLIP_CONTENT_TYPES},
+        tags=TAGS,
+    )
     def get(self, request: Request, cameo_id: int) -> FileResponse:
         cameo = _owned(request, cameo_id)
         if not cameo.clip_path:
-            raise NotFound("This cameo has no clip any more.", code="clip_not_found")
+            raise NotFound("clip_not_found", "This cameo has no clip any more.")
         return _private_file(cameo.clip_path)
 
 
@@ -507,7 +542,12 @@ class ClipFileApi(APIView):
 class LicenceApi(APIView):
     permission_classes = [IsAuthenticated, IsNotSuspended]
 
-    @extend_schema(request=LicenceInputSerializer, responses=LicenceOutputSerializer, tags=TAGS)
+    @extend_schema(
+        summary="Set a character cameo's licence fee",
+        request=LicenceInputSerializer,
+        responses=LicenceOutputSerializer,
+        tags=TAGS,
+    )
     def put(self, request: Request, cameo_id: int) -> Response:
         cameo = _owned(request, cameo_id)
         data = LicenceInputSerializer(data=request.data)
@@ -541,7 +581,7 @@ class RoyaltyStatementApi(APIView):
             OpenApiParameter("until", OpenApiTypes.DATETIME, description="Period end (exclusive)."),
             *PAGE_PARAMS,
         ],
-        responses=RoyaltyStatementOutputSerializer,
+        responses={200: RoyaltyStatementOutputSerializer, **error_responses(e403="not_a_rights_holder")},
         tags=TAGS,
         summary="A rights holder's royalty statement",
     )

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 
@@ -25,6 +24,7 @@ from cameos.models import (
     RoyaltyParty,
 )
 from sora_social.common.errors import NotFound
+from sora_social.users.dates import adult_born_by, is_minor_born
 from sora_social.users.models import Block, Follow, User
 
 # --- the decision --------------------------------------------------------------------------
@@ -107,14 +107,6 @@ def _user_id(user: User | int | None) -> int | None:
     if isinstance(user, int):
         return user
     return user.pk if user.is_authenticated else None
-
-
-def _minor_by_birth(date_of_birth: date | None) -> bool:
-    if date_of_birth is None:
-        return True  # unknown age counts as a minor (the users app's rule)
-    today = date.today()
-    age = today.year - date_of_birth.year - ((today.month, today.day) < (date_of_birth.month, date_of_birth.day))
-    return age < settings.MINOR_AGE_YEARS
 
 
 def can_use_cameo(user: User | int | None, cameo: Cameo) -> CameoDecision:
@@ -207,7 +199,7 @@ def cameo_decisions(user: User | int | None, cameos: Iterable[Cameo]) -> dict[in
             blocked=owner in blocked,
             entry=entries.get(c.pk),
             mutuals=owner in i_follow and owner in follow_me,
-            owner_is_minor=owner != user_id and _minor_by_birth(owners[owner][0]),
+            owner_is_minor=owner != user_id and is_minor_born(owners[owner][0]),
             pending_request=c.pk in pending,
             owner_active=owners[owner][1],
         )
@@ -234,7 +226,7 @@ def cameo_get_owned(*, owner: User, cameo_id: int) -> Cameo:
     """The owner's cameo, any status; anyone else gets the same 404 as for a missing one."""
     cameo = _base().filter(pk=cameo_id, owner_id=owner.pk).first()
     if cameo is None:
-        raise NotFound("No such cameo.", code="cameo_not_found")
+        raise NotFound("cameo_not_found", "No such cameo.")
     return cameo
 
 
@@ -242,26 +234,17 @@ def cameo_get_visible(*, viewer: User, cameo_id: int) -> tuple[Cameo, CameoDecis
     """A cameo the viewer may see (own, usable, or open to requests), with the viewer's decision."""
     cameo = _base().filter(pk=cameo_id).first()
     if cameo is None:
-        raise NotFound("No such cameo.", code="cameo_not_found")
+        raise NotFound("cameo_not_found", "No such cameo.")
     decision = can_use_cameo(viewer, cameo)
     # The owner sees their cameo in every status (pending, rejected with its reason, deleted).
     if cameo.owner_id != viewer.pk and not cameo_is_visible(decision):
         # 404, not 403: a private cameo's existence is not revealed.
-        raise NotFound("No such cameo.", code="cameo_not_found")
+        raise NotFound("cameo_not_found", "No such cameo.")
     return cameo, decision
 
 
 def cameos_of_owner(*, owner: User) -> QuerySet[Cameo]:
     return _base().filter(owner_id=owner.pk)
-
-
-def _adult_cutoff() -> date:
-    today = date.today()
-    years = settings.MINOR_AGE_YEARS
-    try:
-        return today.replace(year=today.year - years)
-    except ValueError:  # 29 February
-        return today.replace(year=today.year - years, day=28)
 
 
 def cameos_visible_to(*, viewer: User) -> QuerySet[Cameo]:
@@ -275,7 +258,7 @@ def cameos_visible_to(*, viewer: User) -> QuerySet[Cameo]:
     entry = CameoAccessEntry.objects.filter(cameo_id=OuterRef("pk"), user_id=uid)
     i_follow = Follow.objects.filter(follower_id=uid, followee_id=OuterRef("owner_id"))
     follows_me = Follow.objects.filter(follower_id=OuterRef("owner_id"), followee_id=uid)
-    adult = Q(owner__date_of_birth__isnull=False, owner__date_of_birth__lte=_adult_cutoff())
+    adult = Q(owner__date_of_birth__isnull=False, owner__date_of_birth__lte=adult_born_by())
     mutual = Q(_i_follow=True, _follows_me=True)
     return (
         _base()

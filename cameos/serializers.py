@@ -17,22 +17,9 @@ from cameos.models import (
     RoyaltyEntry,
     RoyaltyParty,
 )
-
-_ENUM_FIELDS: dict[str, type[serializers.ChoiceField]] = {}
-
-
-def enum_field(component: str, choices, **kwargs) -> serializers.ChoiceField:
-    """A ChoiceField whose enum is its own named schema component (`component`): several apps
-    have fields named `status` or `kind` with different choices, and drf-spectacular's
-    project-wide enum names would collide."""
-    field_class = _ENUM_FIELDS.get(component)
-    if field_class is None:
-        values = [value for value, _ in choices]
-        field_class = extend_schema_field({"type": "string", "enum": values}, component_name=component)(
-            type(f"{component}Field", (serializers.ChoiceField,), {})
-        )
-        _ENUM_FIELDS[component] = field_class
-    return field_class(choices=choices, **kwargs)
+from sora_social.common.schema import enum_field
+from sora_social.common.serializers import InputSerializer
+from sora_social.users.fields import HandleField
 
 
 class UserRefSerializer(serializers.Serializer):
@@ -81,13 +68,42 @@ class CameoOutputSerializer(serializers.Serializer):
         return LicenceOutputSerializer(licence).data if licence else None
 
 
+class CameoVerificationSerializer(serializers.Serializer):
+    """What verification measured (cameos/verification.py); a field is there once its step ran."""
+
+    kind = enum_field("CameoKind", CameoKind.choices, required=False)
+    frames_decoded = serializers.IntegerField(required=False)
+    frames_kept = serializers.IntegerField(required=False)
+    duration_s = serializers.FloatField(required=False)
+    width = serializers.IntegerField(required=False)
+    height = serializers.IntegerField(required=False)
+    challenge = serializers.ChoiceField(
+        choices=["shown", "other_challenge", "not_found", "not_required"],
+        required=False,
+        help_text="Whether the clip showed this attempt's code card.",
+    )
+    challenge_frames = serializers.ListField(
+        child=serializers.FloatField(), required=False, help_text="Seconds into the clip where the card was seen."
+    )
+    frames_scanned_for_faces = serializers.IntegerField(required=False)
+    face_frames = serializers.IntegerField(required=False)
+    face_fraction = serializers.FloatField(required=False)
+    largest_face_side = serializers.FloatField(required=False)
+    detector = serializers.CharField(required=False)
+    face_at_s = serializers.ListField(
+        child=serializers.FloatField(), required=False, help_text="A pet/object/character clip: where a face was seen."
+    )
+    references = serializers.IntegerField(required=False, help_text="Reference images kept.")
+    refused = serializers.CharField(required=False, help_text="The refusal's code, when rejected.")
+
+
 class OwnCameoOutputSerializer(CameoOutputSerializer):
     """The owner's view: everything, including why verification refused it."""
 
     aliases = serializers.ListField(child=serializers.CharField())
     rejection_code = serializers.CharField(help_text="Set when status is rejected; see docs/cameos.md.")
     rejection_reason = serializers.CharField()
-    verification = serializers.DictField(help_text="What verification measured.")
+    verification = CameoVerificationSerializer(help_text="What verification measured.")
     clip_duration_s = serializers.FloatField(allow_null=True)
     clip_width = serializers.IntegerField(allow_null=True)
     clip_height = serializers.IntegerField(allow_null=True)
@@ -103,15 +119,20 @@ class ConsentChangeOutputSerializer(serializers.Serializer):
     taken_down = serializers.IntegerField(help_text="Existing videos taken down (only when asked).")
 
 
-class ChallengeInputSerializer(serializers.Serializer):
+class ChallengeInputSerializer(InputSerializer):
     kind = enum_field("CameoKind", CameoKind.choices)
-    name = serializers.CharField(max_length=40, help_text="How prompts refer to it: 3-40 letters, digits, _ . -")
+    name = serializers.RegexField(
+        "^@?" + constants.NAME_PATTERN.removeprefix("^"),
+        max_length=41,
+        trim_whitespace=False,  # the pattern has no room for spaces
+        help_text="How prompts refer to it: 3-40 letters, digits, _ . -",
+    )
     display_name = serializers.CharField(max_length=60, required=False, default="", allow_blank=True)
 
 
 class ChallengeOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    kind = serializers.CharField()
+    kind = enum_field("CameoKind", CameoKind.choices)
     name = serializers.CharField()
     display_name = serializers.CharField()
     code = serializers.CharField(help_text="Six digits to show (on the card) in the clip.")
@@ -120,13 +141,13 @@ class ChallengeOutputSerializer(serializers.Serializer):
     expires_at = serializers.DateTimeField()
 
 
-class CameoUploadInputSerializer(serializers.Serializer):
+class CameoUploadInputSerializer(InputSerializer):
     challenge_id = serializers.IntegerField()
     clip = serializers.FileField(help_text="The verification clip, at most 10 s; checked by decoding it.")
     description = serializers.CharField(max_length=300, required=False, default="", allow_blank=True)
 
 
-class CameoUpdateInputSerializer(serializers.Serializer):
+class CameoUpdateInputSerializer(InputSerializer):
     display_name = serializers.CharField(max_length=60, required=False)
     description = serializers.CharField(max_length=300, required=False, allow_blank=True)
     aliases = serializers.ListField(child=serializers.CharField(max_length=60), required=False, max_length=20)
@@ -140,12 +161,12 @@ class CameoUpdateInputSerializer(serializers.Serializer):
     )
 
 
-class TakeDownInputSerializer(serializers.Serializer):
+class TakeDownInputSerializer(InputSerializer):
     take_down_existing = serializers.BooleanField(required=False, default=False)
 
 
-class AccessEntryInputSerializer(serializers.Serializer):
-    handle = serializers.CharField(max_length=31)
+class AccessEntryInputSerializer(InputSerializer):
+    handle = HandleField()
     effect = enum_field("CameoAccessEffect", CameoAccessEntry.Effect.choices)
     take_down_existing = serializers.BooleanField(required=False, default=False)
 
@@ -162,11 +183,11 @@ class AccessEntryChangeOutputSerializer(serializers.Serializer):
     taken_down = serializers.IntegerField()
 
 
-class RequestInputSerializer(serializers.Serializer):
+class RequestInputSerializer(InputSerializer):
     message = serializers.CharField(max_length=300, required=False, default="", allow_blank=True)
 
 
-class RequestDecideInputSerializer(serializers.Serializer):
+class RequestDecideInputSerializer(InputSerializer):
     decision = enum_field("CameoRequestDecision", [("approve", "Approve"), ("deny", "Deny")])
 
 
@@ -203,7 +224,7 @@ class AppearanceOutputSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-class AppearanceRemoveInputSerializer(serializers.Serializer):
+class AppearanceRemoveInputSerializer(InputSerializer):
     reason = serializers.CharField(max_length=300, required=False, default="", allow_blank=True)
 
 
@@ -222,14 +243,14 @@ class ReferencesOutputSerializer(serializers.Serializer):
     references = ReferenceOutputSerializer(many=True)
 
 
-class LicenceInputSerializer(serializers.Serializer):
+class LicenceInputSerializer(InputSerializer):
     allowed_themes = serializers.ListField(child=serializers.CharField(max_length=40), required=False)
     forbidden_themes = serializers.ListField(child=serializers.CharField(max_length=40), required=False)
     fee_credits = serializers.IntegerField(required=False, min_value=0)
     rights_holder_share_bps = serializers.IntegerField(required=False, min_value=0, max_value=10_000)
 
 
-class RightsHolderInputSerializer(serializers.Serializer):
+class RightsHolderInputSerializer(InputSerializer):
     handle = serializers.CharField(max_length=31)
     organisation = serializers.CharField(max_length=120)
 

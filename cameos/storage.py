@@ -38,6 +38,10 @@ def clip_extension(format_name: str) -> str:
     return ".video"
 
 
+# What a stored clip is answered as (content_type_for): the containers clip_extension keeps.
+CLIP_CONTENT_TYPES = [*dict.fromkeys(VIDEO_CONTENT_TYPES.values()), "application/octet-stream"]
+
+
 def content_type_for(path: str) -> str:
     ext = posixpath.splitext(path)[1].lower()
     if ext == ".png":

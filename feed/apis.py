@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.permissions import SAFE_METHODS, IsAuthenticated
 from rest_framework.request import Request
@@ -41,13 +41,10 @@ from sora_social.common.errors import ApplicationError
 from sora_social.common.pagination import page_payload, page_serializer, page_size_from, paginate_queryset
 from sora_social.common.parsers import JSONParser
 from sora_social.common.permissions import IsNotSuspended
+from sora_social.common.schema import PAGE_PARAMS, error_responses
 from sora_social.idempotency.apis import IDEMPOTENCY_KEY_PARAMETER, idempotent
 from sora_social.users.selectors import user_get_visible
 
-PAGE_PARAMS = [
-    OpenApiParameter("cursor", str, description="Opaque cursor from the previous page's next_cursor."),
-    OpenApiParameter("limit", int, description="Page size, 1–100 (default 20)."),
-]
 TAGS = ["posts"]
 
 
@@ -83,7 +80,10 @@ class PostCreateApi(_FeedApi):
     @extend_schema(
         request=PostCreateInputSerializer,
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
-        responses={201: PostOutputSerializer, 403: OpenApiResponse(description="cameo_permission_denied")},
+        responses={
+            201: PostOutputSerializer,
+            **error_responses(e403="cameo_permission_denied, account_suspended", e404="video_not_found"),
+        },
         tags=TAGS,
         summary="Post one of your videos",
     )
@@ -100,16 +100,22 @@ class PostCreateApi(_FeedApi):
             remix_permission=v["remix_permission"],
             cameos=selectors.cameos_by_ids(cameo_ids=v["cameo_ids"]),
         )
-        post = selectors.post_get_visible(viewer=request.user, post_id=post.pk)
         return Response(_one_post(request, post), status=status.HTTP_201_CREATED)
 
 
 class PostDetailApi(_FeedApi):
-    @extend_schema(responses=PostOutputSerializer, tags=TAGS)
+    delete_reads_body = True  # an optional reason
+
+    @extend_schema(summary="A post", responses=PostOutputSerializer, tags=TAGS)
     def get(self, request: Request, post_id: int) -> Response:
         return Response(_one_post(request, selectors.post_get_visible(viewer=request.user, post_id=post_id)))
 
-    @extend_schema(request=PostUpdateInputSerializer, responses=PostOutputSerializer, tags=TAGS)
+    @extend_schema(
+        summary="Change my post's caption, visibility or remix permission",
+        request=PostUpdateInputSerializer,
+        responses=PostOutputSerializer,
+        tags=TAGS,
+    )
     def patch(self, request: Request, post_id: int) -> Response:
         post = selectors.post_get_visible(viewer=request.user, post_id=post_id)
         data = PostUpdateInputSerializer(data=request.data, partial=True)
@@ -124,7 +130,7 @@ class PostDetailApi(_FeedApi):
         )
         return Response(_one_post(request, selectors.post_get_visible(viewer=request.user, post_id=post_id)))
 
-    @extend_schema(request=PostDeleteInputSerializer, responses={204: None}, tags=TAGS)
+    @extend_schema(summary="Delete my post", request=PostDeleteInputSerializer, responses={204: None}, tags=TAGS)
     def delete(self, request: Request, post_id: int) -> Response:
         post = selectors.post_get_visible(viewer=request.user, post_id=post_id)
         data = PostDeleteInputSerializer(data=request.data or {})
@@ -166,18 +172,15 @@ class RemixListCreateApi(_FeedApi):
         data = PostCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        # The parent first: a refused remix says so before anything about the video.
-        selectors.post_get_for_remix(viewer=request.user, post_id=post_id)
         post = services.remix_create(
             author=request.user,
             parent_id=post_id,
-            video=video_get_owned(user=request.user, video_id=v["video_id"]),
+            video_id=v["video_id"],
             caption=v["caption"],
             visibility=v["visibility"],
             remix_permission=v["remix_permission"],
-            cameos=selectors.cameos_by_ids(cameo_ids=v["cameo_ids"]),
+            cameo_ids=v["cameo_ids"],
         )
-        post = selectors.post_get_visible(viewer=request.user, post_id=post.pk)
         return Response(_one_post(request, post), status=status.HTTP_201_CREATED)
 
 
@@ -200,7 +203,12 @@ class PostChainApi(_FeedApi):
 
 
 class UserPostsApi(_FeedApi):
-    @extend_schema(parameters=PAGE_PARAMS, responses=page_serializer(PostOutputSerializer), tags=TAGS)
+    @extend_schema(
+        summary="A user's posts that I may see, newest first",
+        parameters=PAGE_PARAMS,
+        responses=page_serializer(PostOutputSerializer),
+        tags=TAGS,
+    )
     def get(self, request: Request, handle: str) -> Response:
         author = user_get_visible(viewer=request.user, handle=handle)
         return _post_page(request, selectors.posts_of_author(viewer=request.user, author=author))
@@ -224,6 +232,7 @@ class CommentListCreateApi(_FeedApi):
         return Response(page_payload(request, [comment_data(c) for c in rows], next_cursor))
 
     @extend_schema(
+        summary="Comment on a post (or reply to a comment)",
         request=CommentCreateInputSerializer,
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
         responses={201: CommentOutputSerializer},
@@ -231,14 +240,13 @@ class CommentListCreateApi(_FeedApi):
     )
     @idempotent
     def post(self, request: Request, post_id: int) -> Response:
-        post = selectors.post_get_visible(viewer=request.user, post_id=post_id)
         data = CommentCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        reply_to = None
-        if data.validated_data["reply_to"] is not None:
-            reply_to = selectors.comment_get_visible(viewer=request.user, comment_id=data.validated_data["reply_to"])
         comment = services.comment_create(
-            author=request.user, post=post, body=data.validated_data["body"], reply_to=reply_to
+            author=request.user,
+            post_id=post_id,
+            body=data.validated_data["body"],
+            reply_to_id=data.validated_data["reply_to"],
         )
         return Response(comment_data(comment), status=status.HTTP_201_CREATED)
 
@@ -261,11 +269,13 @@ class CommentRepliesApi(_FeedApi):
 
 
 class CommentDetailApi(_FeedApi):
-    @extend_schema(responses=CommentOutputSerializer, tags=["comments"])
+    @extend_schema(summary="A comment", responses=CommentOutputSerializer, tags=["comments"])
     def get(self, request: Request, comment_id: int) -> Response:
         return Response(comment_data(selectors.comment_get_visible(viewer=request.user, comment_id=comment_id)))
 
-    @extend_schema(responses={204: None}, tags=["comments"])
+    @extend_schema(
+        summary="Delete a comment (its author, or the post's author)", responses={204: None}, tags=["comments"]
+    )
     def delete(self, request: Request, comment_id: int) -> Response:
         comment = selectors.comment_get_visible(viewer=request.user, comment_id=comment_id)
         services.comment_delete(comment=comment, by=request.user)
@@ -282,19 +292,22 @@ class LikeApi(_FeedApi):
 
     @extend_schema(request=None, responses=LikeStateOutputSerializer, tags=["likes"], summary="Like (idempotent)")
     def post(self, request: Request, post_id: int) -> Response:
-        post = selectors.post_get_visible(viewer=request.user, post_id=post_id)
-        services.like_create(user=request.user, post=post)
+        services.like_create(user=request.user, post_id=post_id)
         return self._state(request, post_id, True)
 
     @extend_schema(request=None, responses=LikeStateOutputSerializer, tags=["likes"], summary="Unlike (idempotent)")
     def delete(self, request: Request, post_id: int) -> Response:
-        post = selectors.post_get_visible(viewer=request.user, post_id=post_id)
-        services.like_delete(user=request.user, post=post)
+        services.like_delete(user=request.user, post_id=post_id)
         return self._state(request, post_id, False)
 
 
 class LikeListApi(_FeedApi):
-    @extend_schema(parameters=PAGE_PARAMS, responses=page_serializer(LikeOutputSerializer), tags=["likes"])
+    @extend_schema(
+        summary="Who liked a post, newest first",
+        parameters=PAGE_PARAMS,
+        responses=page_serializer(LikeOutputSerializer),
+        tags=["likes"],
+    )
     def get(self, request: Request, post_id: int) -> Response:
         post = selectors.post_get_visible(viewer=request.user, post_id=post_id)
         rows, next_cursor = paginate_queryset(
@@ -306,6 +319,7 @@ class LikeListApi(_FeedApi):
 
 class ShareApi(_FeedApi):
     @extend_schema(
+        summary="Record a share of a post (where it went)",
         request=ShareInputSerializer,
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
         responses={201: ShareOutputSerializer},
@@ -313,10 +327,9 @@ class ShareApi(_FeedApi):
     )
     @idempotent
     def post(self, request: Request, post_id: int) -> Response:
-        post = selectors.post_get_visible(viewer=request.user, post_id=post_id)
-        data = ShareInputSerializer(data=request.data or {})
+        data = ShareInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        share = services.share_create(user=request.user, post=post, channel=data.validated_data["channel"])
+        share = services.share_create(user=request.user, post_id=post_id, channel=data.validated_data["channel"])
         count = Post.objects.values_list("share_count", flat=True).get(pk=post_id)
         return Response({"id": share.pk, "channel": share.channel, "share_count": count}, status=201)
 
@@ -324,8 +337,7 @@ class ShareApi(_FeedApi):
 class HideApi(_FeedApi):
     @extend_schema(request=None, responses=HideStateOutputSerializer, tags=["posts"], summary="Not interested")
     def post(self, request: Request, post_id: int) -> Response:
-        post = selectors.post_get_visible(viewer=request.user, post_id=post_id)
-        services.hide_create(user=request.user, post=post)
+        services.hide_create(user=request.user, post_id=post_id)
         return Response({"hidden": True})
 
     @extend_schema(request=None, responses=HideStateOutputSerializer, tags=["posts"], summary="Undo not interested")
@@ -354,8 +366,8 @@ class EventsApi(APIView):
     def post(self, request: Request) -> Response:
         body = request.data
         events = body.get("events") if isinstance(body, dict) else None
-        if events is None:
-            raise ApplicationError("invalid_batch", 'Send {"events": [...]}.')
+        if events is None or set(body) != {"events"}:
+            raise ApplicationError("invalid_batch", 'Send {"events": [...]}, and nothing else.')
         result = services.events_ingest(user=request.user, events=events)
         return Response(
             {

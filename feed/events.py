@@ -39,7 +39,7 @@ SURFACES = {
     "notification": 7,
     "link": 8,
 }
-FIELDS = frozenset({"id", "type", "post_id", "at", "watch_ms", "completion", "surface", "position"})
+FIELDS = frozenset({"id", "type", "post_id", "at", "watch_ms", "completion", "surface", "position", "propensity"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +53,7 @@ class ValidEvent:
     completion: float | None
     surface: int
     position: int | None
+    propensity: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,4 +136,17 @@ def validate_event(index: int, raw: Any, now: datetime) -> ValidEvent | Rejectio
     position = raw.get("position")
     if position is not None and (not _is_int(position) or not 0 <= position <= MAX_POSITION):
         return reject("invalid_position", "position must be an integer from 0.")
-    return ValidEvent(index, event_id, type_code, post_id, occurred_at, watch_ms, completion, surface, position)
+    propensity = raw.get("propensity")
+    if propensity is not None:
+        if (
+            not (_is_int(propensity) or isinstance(propensity, float))
+            or not math.isfinite(propensity)
+            or not 0 < propensity <= 1
+        ):
+            return reject("invalid_propensity", "propensity must be a probability in (0, 1].")
+        if type_code != TYPES["impression"]:
+            return reject("unexpected_field", "Only impression events carry propensity.")
+        propensity = float(propensity)
+    return ValidEvent(
+        index, event_id, type_code, post_id, occurred_at, watch_ms, completion, surface, position, propensity
+    )

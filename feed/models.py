@@ -266,6 +266,9 @@ class EngagementEvent(models.Model):
     type = models.PositiveSmallIntegerField(choices=EventType.choices)
     surface = models.PositiveSmallIntegerField(choices=Surface.choices, default=Surface.UNKNOWN)
     position = models.PositiveSmallIntegerField(null=True, blank=True)
+    # The probability that the feed showed this post in this slot (for-you items carry it; the
+    # client sends it back on the impression): what off-policy evaluation weighs by.
+    propensity = RealField(null=True, blank=True)
 
     class Meta:
         indexes = [

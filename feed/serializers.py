@@ -17,12 +17,13 @@ from feed.events import MAX_BATCH, SURFACES, TYPES
 from feed.models import Comment, Post, RemixPermission, ShareChannel, Visibility
 from feed.selectors import PostRef, TreeNode, viewer_may_remix
 from generation.selectors import ContentUrls
+from sora_social.common.serializers import InputSerializer
 from sora_social.users.models import User
 
 # --- inputs ---------------------------------------------------------------------------------
 
 
-class PostCreateInputSerializer(serializers.Serializer):
+class PostCreateInputSerializer(InputSerializer):
     video_id = serializers.IntegerField(min_value=1, help_text="One of your videos (POST /videos).")
     caption = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
     visibility = serializers.ChoiceField(choices=Visibility.choices, required=False, default=Visibility.PUBLIC)
@@ -34,44 +35,42 @@ class PostCreateInputSerializer(serializers.Serializer):
     )
 
 
-class PostUpdateInputSerializer(serializers.Serializer):
+class PostUpdateInputSerializer(InputSerializer):
     caption = serializers.CharField(max_length=500, required=False, allow_blank=True)
     visibility = serializers.ChoiceField(choices=Visibility.choices, required=False)
     remix_permission = serializers.ChoiceField(choices=RemixPermission.choices, required=False)
 
 
-class PostDeleteInputSerializer(serializers.Serializer):
+class PostDeleteInputSerializer(InputSerializer):
     reason = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
 
 
-class CommentCreateInputSerializer(serializers.Serializer):
+class CommentCreateInputSerializer(InputSerializer):
     body = serializers.CharField(max_length=1000)
     reply_to = serializers.IntegerField(
         min_value=1, required=False, allow_null=True, default=None, help_text="Id of the comment replied to."
     )
 
 
-class ShareInputSerializer(serializers.Serializer):
+class ShareInputSerializer(InputSerializer):
     channel = serializers.ChoiceField(choices=ShareChannel.choices, required=False, default=ShareChannel.LINK)
 
 
-class EventInputSerializer(serializers.Serializer):
-    """One engagement event (documentation only: the endpoint validates events itself)."""
-
-    id = serializers.UUIDField(help_text="Chosen by the client; a retried event with the same id is stored once.")
-    type = serializers.ChoiceField(choices=list(TYPES))
-    post_id = serializers.IntegerField(min_value=1)
-    at = serializers.DateTimeField(required=False, help_text="When it happened (client clock); default now.")
-    watch_ms = serializers.IntegerField(required=False, min_value=0, help_text="view only: milliseconds watched.")
-    completion = serializers.FloatField(
-        required=False, min_value=0, max_value=1, help_text="view only: fraction of the video reached."
+class EventBatchInputSerializer(InputSerializer):
+    # Each event is checked by the endpoint itself (feed/events.py validate_event), and one that
+    # is not valid is listed in the answer's `rejected` while the others are stored: the items
+    # are any JSON value as far as the request is concerned, and the schema says so.
+    events = serializers.ListField(
+        child=serializers.JSONField(),
+        max_length=MAX_BATCH,
+        help_text=(
+            "Up to 500 events, each an object: id (UUID, chosen by the client; a retried event is stored "
+            f"once), type ({', '.join(TYPES)}), post_id, and optionally at (date-time), watch_ms and "
+            "completion (view), surface "
+            f"({', '.join(SURFACES)}), position, propensity (impression). An event that is not valid is "
+            "listed in `rejected` with its index and a code; the others are stored."
+        ),
     )
-    surface = serializers.ChoiceField(choices=list(SURFACES), required=False, default="unknown")
-    position = serializers.IntegerField(required=False, min_value=0, help_text="Rank in the list shown.")
-
-
-class EventBatchInputSerializer(serializers.Serializer):
-    events = EventInputSerializer(many=True, max_length=MAX_BATCH)
 
 
 # --- outputs --------------------------------------------------------------------------------
@@ -119,8 +118,8 @@ class PostOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     author = AuthorOutputSerializer()
     caption = serializers.CharField(allow_blank=True)
-    visibility = serializers.CharField()
-    remix_permission = serializers.CharField()
+    visibility = serializers.ChoiceField(choices=Visibility.choices)
+    remix_permission = serializers.ChoiceField(choices=RemixPermission.choices)
     created_at = serializers.DateTimeField()
     video = PostVideoOutputSerializer()
     cameos = FeaturedCameoOutputSerializer(many=True)
@@ -172,7 +171,7 @@ class LikeStateOutputSerializer(serializers.Serializer):
 
 class ShareOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    channel = serializers.CharField()
+    channel = serializers.ChoiceField(choices=ShareChannel.choices)
     share_count = serializers.IntegerField()
 
 

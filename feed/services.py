@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from cameos.models import Cameo
 from cameos.services import appearance_record
-from feed import selectors
+from feed import ports, selectors
 from feed.events import MAX_BATCH, Rejection, ValidEvent, validate_event
 from feed.models import (
     Comment,
@@ -37,7 +37,6 @@ from generation.jobs import video_mark_posted
 from generation.models import Video, VideoStatus
 from sora_social.common.errors import ApplicationError, Conflict, Forbidden, NotFound
 from sora_social.notifications.services import notifications_hide_for_target, notifications_unhide_for_target, notify
-from sora_social.outbox.services import outbox_send_on_commit
 from sora_social.users.models import User
 
 CAPTION_MAX = 500
@@ -144,11 +143,36 @@ def post_create(
     Refusals: video_not_found (not theirs), video_unavailable (taken down), post_not_found /
     remix_not_allowed (the parent), cameo_permission_denied (consent), invalid_* fields.
     """
+    return _post_create(
+        author=author,
+        video=video,
+        caption=caption,
+        visibility=visibility,
+        remix_permission=remix_permission,
+        cameos=cameos,
+        remix_of=remix_of,
+        remix_allowed=False,
+    )
+
+
+def _post_create(
+    *,
+    author: User,
+    video: Video,
+    caption: str,
+    visibility: str,
+    remix_permission: str,
+    cameos: Sequence[Cameo],
+    remix_of: Post | None,
+    remix_allowed: bool,
+) -> Post:
+    """post_create's body. `remix_allowed`: `remix_of` came from `post_get_for_remix` in this
+    transaction (remix_create), so its remix permission is not checked a second time."""
     caption = _clean_caption(caption)
     _choice(visibility, Visibility, "visibility")
     _choice(remix_permission, RemixPermission, "remix_permission")
     if video.created_by_id != author.pk:
-        raise NotFound("No such video.", code="video_not_found")
+        raise NotFound("video_not_found", "No such video.")
     video = Video.objects.select_for_update().get(pk=video.pk)
     if video.status != VideoStatus.READY:
         raise ApplicationError("video_unavailable", "This video was taken down and cannot be posted.", status_code=409)
@@ -157,8 +181,9 @@ def post_create(
 
     parent = None
     if remix_of is not None:
-        # Permission is checked here, not trusted from the caller.
-        parent = selectors.post_get_for_remix(viewer=author, post_id=remix_of.pk)
+        # Permission is checked here, not trusted from the caller (a parent a job names, or one
+        # passed to post_create), unless remix_create checked it a moment ago.
+        parent = remix_of if remix_allowed else selectors.post_get_for_remix(viewer=author, post_id=remix_of.pk)
         # Serialise remixes within one tree on its root row: the ancestors' counters are then
         # updated by one transaction at a time, so two remixes can never deadlock on them.
         Post.objects.select_for_update().filter(pk=parent.root_id).values_list("pk", flat=True).get()
@@ -187,10 +212,8 @@ def post_create(
         _record_cameo_appearance(post, cameo)
     # A generated draft stops being a draft once a post shows it.
     video_mark_posted(video=video)
-    # The ranker embeds the new post (its caption) for candidate retrieval; by task name through
-    # the outbox, so the core feed does not import the ranking app built on top of it, and a
-    # broker outage delays the embedding instead of losing it.
-    outbox_send_on_commit(task="ranking.post_embedding_compute", args=[post.pk])
+    # The apps built on the core feed hear of it through its port (ranking embeds the caption).
+    ports.announce_post_published(post=post)
     return post
 
 
@@ -246,22 +269,28 @@ def remix_create(
     *,
     author: User,
     parent_id: int,
-    video: Video,
+    video_id: int,
     caption: str = "",
     visibility: str = Visibility.PUBLIC,
     remix_permission: str = RemixPermission.ANYONE,
-    cameos: Sequence[Cameo] = (),
+    cameo_ids: Sequence[int] = (),
 ) -> Post:
-    """Post `video` as a remix of post `parent_id` (which the author must be allowed to remix)."""
+    """Post the author's video `video_id` as a remix of post `parent_id`.
+
+    The remix permission is checked here, once, and first: a refused remix says so
+    (post_not_found, remix_not_allowed) before anything about the video (video_not_found) or
+    the cameos (cameo_not_found); then as post_create.
+    """
     parent = selectors.post_get_for_remix(viewer=author, post_id=parent_id)
-    return post_create(
+    return _post_create(
         author=author,
-        video=video,
+        video=generation_selectors.video_get_owned(user=author, video_id=video_id),
         caption=caption,
         visibility=visibility,
         remix_permission=remix_permission,
-        cameos=cameos,
+        cameos=selectors.cameos_by_ids(cameo_ids=list(cameo_ids)),
         remix_of=parent,
+        remix_allowed=True,
     )
 
 
@@ -278,7 +307,7 @@ def post_update(
     if post.author_id != by.pk:
         raise Forbidden("not_post_author", "Only the author can edit this post.")
     if post.deleted_at is not None:
-        raise NotFound("No such post.", code="post_not_found")
+        raise NotFound("post_not_found", "No such post.")
     fields = []
     if caption is not None:
         post.caption = _clean_caption(caption)
@@ -391,16 +420,12 @@ def notifications_unhide_for_video(video_id: int) -> None:
 # --- comments -------------------------------------------------------------------------------
 
 
-def _require_visible(user: User, post: Post) -> None:
-    if not selectors.post_is_visible(viewer=user, post=post):
-        raise NotFound("No such post.", code="post_not_found")
-
-
 @transaction.atomic
-def comment_create(*, author: User, post: Post, body: str, reply_to: Comment | None = None) -> Comment:
+def comment_create(*, author: User, post_id: int, body: str, reply_to_id: int | None = None) -> Comment:
     """Comment on a post, or reply to a comment on it. A reply to a reply joins the same thread
-    (replies are one level deep) and notifies the person replied to."""
-    _require_visible(author, post)
+    (replies are one level deep) and notifies the person replied to. The one place that checks
+    the author may see the post and the comment replied to (404 otherwise, as for a missing one)."""
+    post = selectors.post_get_visible(viewer=author, post_id=post_id)
     body = (body or "").strip()
     if not body:
         raise ApplicationError("comment_empty", "Write something.", fields={"body": ["Required."]})
@@ -408,11 +433,11 @@ def comment_create(*, author: User, post: Post, body: str, reply_to: Comment | N
         raise ApplicationError(
             "comment_too_long", f"A comment is at most {COMMENT_MAX} characters.", fields={"body": ["Too long."]}
         )
-    thread = None
-    if reply_to is not None:
-        reply_to = selectors.comment_get_visible(viewer=author, comment_id=reply_to.pk)
+    thread = reply_to = None
+    if reply_to_id is not None:
+        reply_to = selectors.comment_get_visible(viewer=author, comment_id=reply_to_id)
         if reply_to.post_id != post.pk:
-            raise NotFound("No such comment on this post.", code="comment_not_found")
+            raise NotFound("comment_not_found", "No such comment on this post.")
         thread = Comment.objects.select_for_update().get(pk=reply_to.parent_id or reply_to.pk)
     comment = Comment.objects.create(post=post, author=author, parent=thread, body=body)
     Post.objects.filter(pk=post.pk).update(comment_count=F("comment_count") + 1)
@@ -494,9 +519,10 @@ def comment_restore(*, comment: Comment, by: User | None = None) -> Comment:
 
 
 @transaction.atomic
-def like_create(*, user: User, post: Post) -> bool:
-    """Like a post. Returns False if it was liked already (liking is idempotent)."""
-    _require_visible(user, post)
+def like_create(*, user: User, post_id: int) -> bool:
+    """Like a post. Returns False if it was liked already (liking is idempotent). Like every
+    engagement below, the one place that checks the user may see the post (404 otherwise)."""
+    post = selectors.post_get_visible(viewer=user, post_id=post_id)
     try:
         with transaction.atomic():
             Like.objects.create(user=user, post=post)
@@ -516,7 +542,8 @@ def like_create(*, user: User, post: Post) -> bool:
 
 
 @transaction.atomic
-def like_delete(*, user: User, post: Post) -> bool:
+def like_delete(*, user: User, post_id: int) -> bool:
+    post = selectors.post_get_visible(viewer=user, post_id=post_id)
     deleted, _ = Like.objects.filter(user=user, post=post).delete()
     if deleted:
         Post.objects.filter(pk=post.pk).update(like_count=F("like_count") - 1)
@@ -524,8 +551,8 @@ def like_delete(*, user: User, post: Post) -> bool:
 
 
 @transaction.atomic
-def share_create(*, user: User, post: Post, channel: str = ShareChannel.LINK) -> Share:
-    _require_visible(user, post)
+def share_create(*, user: User, post_id: int, channel: str = ShareChannel.LINK) -> Share:
+    post = selectors.post_get_visible(viewer=user, post_id=post_id)
     _choice(channel, ShareChannel, "channel")
     share = Share.objects.create(user=user, post=post, channel=channel)
     Post.objects.filter(pk=post.pk).update(share_count=F("share_count") + 1)
@@ -533,9 +560,9 @@ def share_create(*, user: User, post: Post, channel: str = ShareChannel.LINK) ->
 
 
 @transaction.atomic
-def hide_create(*, user: User, post: Post) -> bool:
+def hide_create(*, user: User, post_id: int) -> bool:
     """Not interested: the post leaves the user's feeds. Idempotent."""
-    _require_visible(user, post)
+    post = selectors.post_get_visible(viewer=user, post_id=post_id)
     try:
         with transaction.atomic():
             Hide.objects.create(user=user, post=post)
@@ -561,7 +588,8 @@ _EVENTS_INGEST_SQL = """
 WITH ev AS (
     SELECT (e->>0)::bigint AS post_id, (e->>1)::timestamptz AS occurred_at, (e->>2)::uuid AS event_id,
            (e->>3)::integer AS watch_ms, (e->>4)::real AS completion,
-           (e->>5)::smallint AS type, (e->>6)::smallint AS surface, (e->>7)::smallint AS position
+           (e->>5)::smallint AS type, (e->>6)::smallint AS surface, (e->>7)::smallint AS position,
+           (e->>8)::real AS propensity
     FROM jsonb_array_elements(%(events)s::jsonb) AS e
 ),
 visible AS (
@@ -569,9 +597,10 @@ visible AS (
 ),
 inserted AS (
     INSERT INTO feed_engagementevent
-        (user_id, received_at, post_id, occurred_at, event_id, watch_ms, completion, type, surface, position)
+        (user_id, received_at, post_id, occurred_at, event_id, watch_ms, completion, type, surface, position,
+         propensity)
     SELECT %(viewer)s, %(now)s, ev.post_id, ev.occurred_at, ev.event_id, ev.watch_ms, ev.completion,
-           ev.type, ev.surface, ev.position
+           ev.type, ev.surface, ev.position, ev.propensity
     FROM ev WHERE ev.post_id IN (SELECT id FROM visible)
     ON CONFLICT (user_id, event_id) DO NOTHING
     RETURNING event_id
@@ -591,9 +620,9 @@ class EventIngestResult:
 
 
 def _event_row(e: ValidEvent) -> list:
-    # In the order of _EVENTS_INGEST_SQL's e->>0 … e->>7.
+    # In the order of _EVENTS_INGEST_SQL's e->>0 … e->>8.
     when = e.occurred_at.isoformat()
-    return [e.post_id, when, str(e.event_id), e.watch_ms, e.completion, e.type, e.surface, e.position]
+    return [e.post_id, when, str(e.event_id), e.watch_ms, e.completion, e.type, e.surface, e.position, e.propensity]
 
 
 @transaction.atomic

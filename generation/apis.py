@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import re
-
-from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -13,25 +11,22 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from generation import selectors, services
-from generation.models import Video
+from generation import media_serving, selectors, services
+from generation.models import Video, VideoSource, VideoStatus
 from sora_social.common.errors import ApplicationError, NotFound
 from sora_social.common.pagination import page_payload, page_serializer, paginate_queryset
-from sora_social.common.parsers import FormParser, MultiPartParser
+from sora_social.common.parsers import MultiPartParser
 from sora_social.common.permissions import IsNotSuspended
+from sora_social.common.schema import PAGE_PARAMS, enum_field
+from sora_social.common.serializers import InputSerializer
 from sora_social.common.throttling import ScopedRateThrottle
 from sora_social.idempotency.apis import IDEMPOTENCY_KEY_PARAMETER, idempotent
-
-PAGE_PARAMS = [
-    OpenApiParameter("cursor", str, description="Opaque cursor from the previous page's next_cursor."),
-    OpenApiParameter("limit", int, description="Page size, 1–100 (default 20)."),
-]
 
 
 class VideoOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    status = serializers.CharField()
-    source = serializers.CharField()
+    status = enum_field("VideoStatus", VideoStatus.choices)
+    source = enum_field("VideoSource", VideoSource.choices)
     duration_s = serializers.FloatField()
     width = serializers.IntegerField()
     height = serializers.IntegerField()
@@ -70,13 +65,13 @@ def video_data(video: Video, *, viewer_id: int, request: Request | None) -> dict
     }
 
 
-class VideoUploadInputSerializer(serializers.Serializer):
+class VideoUploadInputSerializer(InputSerializer):
     file = serializers.FileField(help_text="An MP4 (H.264). Its name and declared type are ignored.")
 
 
 class VideoListCreateApi(APIView):
     permission_classes = [IsAuthenticated, IsNotSuspended]
-    parser_classes = [MultiPartParser, FormParser]
+    parser_classes = [MultiPartParser]
 
     def get_throttles(self):
         # Decoding an upload costs CPU; listing one's videos does not need a limit.
@@ -106,7 +101,6 @@ class VideoListCreateApi(APIView):
         return Response(video_data(video, viewer_id=request.user.pk, request=request), status=status.HTTP_201_CREATED)
 
     @extend_schema(
-        operation_id="videos_list",
         parameters=PAGE_PARAMS,
         responses=page_serializer(VideoOutputSerializer),
         tags=["videos"],
@@ -121,54 +115,10 @@ class VideoListCreateApi(APIView):
 
 
 class VideoDetailApi(APIView):
-    @extend_schema(responses=VideoOutputSerializer, tags=["videos"])
+    @extend_schema(summary="One of my videos", responses=VideoOutputSerializer, tags=["videos"])
     def get(self, request: Request, video_id: int) -> Response:
         video = selectors.video_get_for_viewer(viewer=request.user, video_id=video_id)
         return Response(video_data(video, viewer_id=request.user.pk, request=request))
-
-
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
-
-
-def _ranged_response(handle, size: int, content_type: str, range_header: str) -> HttpResponse:
-    """Serve one byte range (players seek with Range; iOS will not play MP4 without it)."""
-    match = _RANGE.match(range_header.strip())
-    if not match or (not match.group(1) and not match.group(2)):
-        handle.close()
-        response = HttpResponse(status=416)
-        response["Content-Range"] = f"bytes */{size}"
-        return response
-    if match.group(1):
-        start = int(match.group(1))
-        end = int(match.group(2)) if match.group(2) else size - 1
-    else:  # "bytes=-N": the last N bytes
-        start = max(0, size - int(match.group(2)))
-        end = size - 1
-    end = min(end, size - 1)
-    if start > end or start >= size:
-        handle.close()
-        response = HttpResponse(status=416)
-        response["Content-Range"] = f"bytes */{size}"
-        return response
-    handle.seek(start)
-    length = end - start + 1
-
-    def chunks():
-        remaining = length
-        try:
-            while remaining > 0:
-                block = handle.read(min(64 * 1024, remaining))
-                if not block:
-                    return
-                remaining -= len(block)
-                yield block
-        finally:
-            handle.close()
-
-    response = StreamingHttpResponse(chunks(), status=206, content_type=content_type)
-    response["Content-Range"] = f"bytes {start}-{end}/{size}"
-    response["Content-Length"] = str(length)
-    return response
 
 
 class VideoContentApi(APIView):
@@ -177,6 +127,7 @@ class VideoContentApi(APIView):
     permission_classes = [AllowAny]  # checked below: a bearer user or a signed token
 
     @extend_schema(
+        summary="A video's bytes (MP4, Range supported)",
         parameters=[
             OpenApiParameter("variant", str, enum=list(selectors.VARIANTS), description="video (default) or thumbnail"),
             OpenApiParameter("token", str, description="Signed grant from a `url` field; replaces the bearer token."),
@@ -185,6 +136,7 @@ class VideoContentApi(APIView):
             (200, "video/mp4"): OpenApiTypes.BINARY,
             (206, "video/mp4"): OpenApiTypes.BINARY,
             (200, "image/jpeg"): OpenApiTypes.BINARY,
+            302: OpenApiResponse(description="With object storage: a short-lived presigned URL of the bytes."),
         },
         tags=["videos"],
     )
@@ -196,7 +148,7 @@ class VideoContentApi(APIView):
         if token:
             viewer_id = selectors.content_token_viewer(token=token, video_id=video_id, variant=variant)
             if viewer_id is None:
-                raise NotFound("No such video, or the link expired.", code="video_not_found")
+                raise NotFound("video_not_found", "No such video, or the link expired.")
         elif request.user.is_authenticated:
             viewer_id = request.user.pk
         else:
@@ -204,18 +156,10 @@ class VideoContentApi(APIView):
         video = Video.objects.filter(pk=video_id).first()
         # Re-checked on every read: a link stops working the moment the post it came from does.
         if video is None or not selectors.video_can_view(viewer_id=viewer_id, video=video):
-            raise NotFound("No such video, or the link expired.", code="video_not_found")
+            raise NotFound("video_not_found", "No such video, or the link expired.")
         field = video.file if variant == "video" else video.thumbnail
         if not field:
-            raise NotFound("This video has no thumbnail.", code="thumbnail_not_found")
+            raise NotFound("thumbnail_not_found", "This video has no thumbnail.")
         content_type = video.content_type if variant == "video" else "image/jpeg"
-        handle = field.open("rb")
-        range_header = request.headers.get("Range")
-        if range_header and variant == "video":
-            response = _ranged_response(handle, field.size, content_type, range_header)
-        else:
-            response = FileResponse(handle, content_type=content_type)
-        response["Accept-Ranges"] = "bytes"
-        # Private: who may read it depends on the viewer; shared caches must not keep it.
-        response["Cache-Control"] = "private, max-age=3600"
-        return response
+        # A presigned object-store URL, nginx's X-Accel-Redirect, or Django's own ranged stream.
+        return media_serving.file_response(request, field, content_type=content_type)

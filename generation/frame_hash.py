@@ -161,17 +161,85 @@ def _sampled_frames(source: BinaryIO, *, fps: float, max_frames: int) -> Iterato
                 return
 
 
-def video_frame_hashes(data: bytes | BinaryIO, *, fps: float, max_frames: int) -> list[FrameHash]:
-    """Hashes of frames sampled at about `fps` (the first frame included), at most `max_frames`.
+def video_frames(data: bytes | BinaryIO, *, fps: float, max_frames: int) -> list[tuple[FrameHash, np.ndarray]]:
+    """Frames sampled at about `fps` (the first frame included), at most `max_frames`: each one's
+    hash and its small RGB picture (WORK_SIDE square), which `detail_similarity` compares.
 
     Raises av.FFmpegError (or ValueError/OSError) when the bytes are not a video.
     """
     source = io.BytesIO(data) if isinstance(data, bytes | bytearray | memoryview) else data
-    hashes = []
+    frames = []
     for position, (at, rgb) in enumerate(_sampled_frames(source, fps=fps, max_frames=max_frames)):
         luma, chroma = frame_hash(rgb)
-        hashes.append(FrameHash(position=position, at_s=round(at, 3), luma=luma, chroma=chroma))
-    return hashes
+        frames.append((FrameHash(position=position, at_s=round(at, 3), luma=luma, chroma=chroma), rgb))
+    return frames
+
+
+def video_frame_hashes(data: bytes | BinaryIO, *, fps: float, max_frames: int) -> list[FrameHash]:
+    """The hashes of `video_frames`."""
+    return [h for h, _ in video_frames(data, fps=fps, max_frames=max_frames)]
+
+
+def work_rgb(image) -> np.ndarray:
+    """A PIL image as the WORK_SIDE square RGB picture a sampled video frame is."""
+    import cv2
+
+    rgb = np.ascontiguousarray(np.asarray(image.convert("RGB")))
+    return cv2.resize(rgb, (WORK_SIDE, WORK_SIDE), interpolation=cv2.INTER_AREA)
+
+
+# --- Verifying a candidate: the same picture in detail, up to a small crop --------------------------
+
+DETAIL_SIDE = 40
+# The query's core (BORDER_TRIM off each side) covers this fraction of each side of the indexed
+# frame when the query was cropped by 0-5 % before: (1 - 2 * BORDER_TRIM) * (1 - crop).
+_CORE_FRACTIONS = (0.836, 0.85, 0.865, 0.88)
+_DETAIL_BLUR_SIGMA = 1.0
+# Below this spread of the high-passed picture (grey levels) there is no detail to compare: a flat
+# or very smooth picture is verified by nothing but its hash.
+_DETAIL_MIN_SPREAD = 0.5
+
+
+def _grey(rgb: np.ndarray) -> np.ndarray:
+    import cv2
+
+    return cv2.cvtColor(np.ascontiguousarray(rgb[..., :3]), cv2.COLOR_RGB2GRAY).astype(np.float32)
+
+
+def _detail(grey: np.ndarray) -> np.ndarray:
+    import cv2
+
+    return grey - cv2.GaussianBlur(grey, (0, 0), _DETAIL_BLUR_SIGMA)
+
+
+def detail_similarity(query_rgb: np.ndarray, indexed_rgb: np.ndarray) -> float | None:
+    """How alike two WORK_SIDE frames are in their fine detail, allowing for a crop of up to 5 %.
+
+    The hash keeps only low frequencies, so two clips of one shape doing the same thing at the
+    same place in the demo model's room (near-duplicates, not copies) hash alike. A copy also
+    keeps the detail: its edges and textures sit where the original's do. The query's trimmed
+    core, high-passed (the frame minus its Gaussian blur), is searched for in the high-passed
+    indexed frame scaled for each crop the core can come from (normalised cross-correlation over
+    every shift); the best correlation is returned (1.0: the same detail), or None when either
+    picture is too smooth to have detail.
+    """
+    import cv2
+
+    query = _grey(query_rgb)
+    h, w = query.shape
+    dy, dx = round(h * BORDER_TRIM), round(w * BORDER_TRIM)
+    core = cv2.resize(query[dy : h - dy, dx : w - dx], (DETAIL_SIDE, DETAIL_SIDE), interpolation=cv2.INTER_AREA)
+    template = _detail(core)
+    indexed = _grey(indexed_rgb)
+    if float(template.std()) < _DETAIL_MIN_SPREAD or float(_detail(indexed).std()) < _DETAIL_MIN_SPREAD:
+        return None
+    best = -1.0
+    for fx in _CORE_FRACTIONS:
+        for fy in _CORE_FRACTIONS:
+            size = (round(DETAIL_SIDE / fx), round(DETAIL_SIDE / fy))
+            scaled = _detail(cv2.resize(indexed, size, interpolation=cv2.INTER_AREA))
+            best = max(best, float(cv2.matchTemplate(scaled, template, cv2.TM_CCOEFF_NORMED).max()))
+    return best
 
 
 # --- Deciding: is a query (a clip, a still) one of an indexed video's? ----------------------------
@@ -182,6 +250,9 @@ class Alignment:
     distance: float  # median fraction of differing bits over the aligned query frames
     covered: int  # query frames that fell inside the video at the best offset
     offset_s: float
+    # (query frame, indexed frame) positions compared at that offset, each query frame with its
+    # nearest indexed frame among those within a step of its time
+    pairs: tuple[tuple[int, int], ...] = ()
 
 
 def align(
@@ -214,8 +285,13 @@ def align(
         covered = int(inside.sum())
         if covered == 0 or covered < min_covered * len(query):
             continue
-        aligned = np.where(near, matrix, np.inf).min(axis=1)[inside]
+        masked = np.where(near, matrix, np.inf)
+        aligned = masked.min(axis=1)[inside]
         distance = float(np.median(aligned))
         if best is None or (distance, -covered) < (best.distance, -best.covered):
-            best = Alignment(distance=distance, covered=covered, offset_s=float(offset))
+            nearest = masked.argmin(axis=1)
+            pairs = tuple(
+                (query[q].position, frames[int(nearest[q])].position) for q in np.flatnonzero(inside).tolist()
+            )
+            best = Alignment(distance=distance, covered=covered, offset_s=float(offset), pairs=pairs)
     return best

@@ -1,7 +1,9 @@
-"""Generation's handlers for the cameos app's ports (registered in GenerationConfig.ready)."""
+"""Generation's handlers for the ports of the apps below it and for process life (registered in
+GenerationConfig.ready)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 from generation.jobs import generation_jobs_cancel_for_cameo
@@ -52,3 +54,10 @@ def refuse_clip_showing_others_cameos(*, owner_id: int, clip_bytes: bytes, kind:
             "made of yourself, your pet or your own things.",
             status_code=422,
         )
+
+
+def drain_rendered_media() -> None:
+    """A gpu worker process stops warmly: the CPU stages of batches it rendered finish first."""
+    from generation.pipeline import drain_media_stage
+
+    drain_media_stage(timeout=float(os.environ.get("GENERATION_DRAIN_TIMEOUT_S", "120")))

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from django.conf import settings
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -10,15 +11,28 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from generation import credits, jobs, selectors
-from generation.apis import PAGE_PARAMS, VideoOutputSerializer, video_data
+from generation.apis import VideoOutputSerializer, video_data
 from generation.demo_domain import job_notice
-from generation.models import GenerationJob, JobKind
+from generation.models import CreditEntryKind, CreditPool, GenerationJob, JobKind
+from sora_social.apikeys.authentication import request_api_key
 from sora_social.common.pagination import page_payload, page_serializer, paginate_queryset
 from sora_social.common.permissions import IsNotSuspended, IsStaff
+from sora_social.common.schema import PAGE_PARAMS, enum_field
+from sora_social.common.serializers import InputSerializer
 from sora_social.users.selectors import user_get_visible
 
 
-class GenerationInputSerializer(serializers.Serializer):
+@extend_schema_field({"type": "integer", "enum": list(jobs.SECONDS_CHOICES), "default": 4})
+class SecondsField(serializers.IntegerField):
+    """4, 8 or 12, as the schema says; the service refuses anything else (invalid_seconds)."""
+
+
+@extend_schema_field({"type": "string", "enum": ["", *settings.GENERATION_SIZES], "default": ""})
+class SizeField(serializers.CharField):
+    """One of the sizes served, or "" for the default; the service refuses others (invalid_size)."""
+
+
+class GenerationInputSerializer(InputSerializer):
     prompt = serializers.CharField(max_length=2000, trim_whitespace=True)
     cameos = serializers.ListField(
         child=serializers.CharField(max_length=40),
@@ -29,8 +43,8 @@ class GenerationInputSerializer(serializers.Serializer):
     )
     remix_of = serializers.IntegerField(required=False, allow_null=True, help_text="A post to remix.")
     remix_strength = serializers.FloatField(required=False, min_value=0.0, max_value=1.0)
-    seconds = serializers.IntegerField(required=False, default=4, help_text="4, 8 or 12")
-    size = serializers.CharField(required=False, default="", allow_blank=True, help_text="e.g. 720x1280")
+    seconds = SecondsField(required=False, default=4, help_text="4, 8 or 12")
+    size = SizeField(required=False, default="", allow_blank=True, help_text="e.g. 720x1280; empty: the default")
     seed = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=2**31 - 1)
 
 
@@ -53,7 +67,7 @@ class JobNoticeSerializer(serializers.Serializer):
 
 class GenerationOutputSerializer(serializers.Serializer):
     id = serializers.CharField(help_text="The job's public id (also its id in /v1/videos).")
-    kind = serializers.CharField()
+    kind = enum_field("GenerationKind", JobKind.choices)
     status = serializers.ChoiceField(choices=["queued", "running", "succeeded", "failed", "cancelled", "blocked"])
     progress = serializers.IntegerField()
     error = JobErrorSerializer(allow_null=True)
@@ -157,11 +171,11 @@ class GenerationListCreateApi(APIView):
                 remix_strength=v.get("remix_strength"),
             ),
             idempotency_key=request.headers.get("Idempotency-Key", ""),
+            api_key=request_api_key(request),
         )
         return Response(job_data(job, request), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
     @extend_schema(
-        operation_id="generations_list",
         parameters=[*PAGE_PARAMS, OpenApiParameter("status", str, description="Only jobs in this status.")],
         responses=page_serializer(GenerationOutputSerializer),
         tags=["generation"],
@@ -174,7 +188,7 @@ class GenerationListCreateApi(APIView):
 
 
 class GenerationDetailApi(APIView):
-    @extend_schema(responses=GenerationOutputSerializer, tags=["generation"])
+    @extend_schema(summary="A generation and its progress", responses=GenerationOutputSerializer, tags=["generation"])
     def get(self, request: Request, job_id: str) -> Response:
         return Response(job_data(selectors.job_get_owned(user=request.user, public_id=job_id), request))
 
@@ -232,8 +246,8 @@ class CreditBalanceApi(APIView):
 
 class CreditEntrySerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    pool = serializers.CharField()
-    kind = serializers.CharField()
+    pool = enum_field("CreditPool", CreditPool.choices)
+    kind = enum_field("CreditEntryKind", CreditEntryKind.choices)
     amount = serializers.IntegerField()
     job_id = serializers.CharField(allow_null=True)
     note = serializers.CharField()
@@ -266,7 +280,7 @@ class CreditLedgerApi(APIView):
         return Response(page_payload(request, results, next_cursor))
 
 
-class CreditGrantInputSerializer(serializers.Serializer):
+class CreditGrantInputSerializer(InputSerializer):
     handle = serializers.CharField(max_length=40)
     amount = serializers.IntegerField(min_value=1, max_value=100_000)
     note = serializers.CharField(max_length=150)

@@ -10,9 +10,19 @@ Two ways, strongest first:
    has the hashes of frames sampled at `INDEX_FPS` (plus its thumbnail) in `VideoFrameHash`.
    A query clip is hashed the same way; its frames' 16-bit bands select candidate videos with
    an index query; each candidate is compared frame by frame at matching times
-   (`frame_hash.align`) and the closest under `MEDIA_MATCH_VIDEO_MAX_DISTANCE` wins. A still
+   (`frame_hash.align`), and those under `MEDIA_MATCH_VIDEO_MAX_DISTANCE` are kept. A still
    (a thumbnail, one frame used as `input_reference`) is compared with every frame and the
-   thumbnail of the candidates, under the stricter `MEDIA_MATCH_IMAGE_MAX_DISTANCE`.
+   thumbnail of the candidates, under `MEDIA_MATCH_IMAGE_MAX_DISTANCE`.
+3. Verification in detail: the hash keeps only low frequencies, and the demo model's clips of
+   one shape doing the same thing at the same place hash alike without being copies of each
+   other. So the nearest candidates that pass (at most `DETAIL_VERIFIED`) are decoded from
+   storage and compared with the query at the aligned frames in fine detail, allowing for a
+   small crop (`frame_hash.detail_similarity`); the first whose median similarity reaches
+   `MEDIA_MATCH_DETAIL_MIN` is the match. A video whose files are gone (an owner removed it and
+   it was erased) keeps its hashes so that it cannot come back; with nothing to verify against,
+   its candidates are decided by the hash alone, under the stricter
+   `MEDIA_MATCH_UNVERIFIED_VIDEO_MAX_DISTANCE` / `..._IMAGE_...` (a look-alike is then refused
+   rather than a removed video let back in); so are pictures too smooth to have any detail.
 
 Thresholds were chosen on a tuning split of `python -m benchmarks.bench_media_match` and are
 reported on another split there (docs/generation.md, "Recognising our own media").
@@ -43,16 +53,30 @@ INDEX_MAX_FRAMES = 120  # ... up to this many (a longer video is sampled more sp
 QUERY_FPS = 4.0
 QUERY_MAX_FRAMES = 160
 CANDIDATE_VIDEOS = 24  # videos compared in full after the band look-up
+DETAIL_VERIFIED = 3  # nearest passing candidates decoded and verified in detail
+DETAIL_PAIRS = 12  # aligned frame pairs compared in detail per candidate (spread over the clip)
 
 
 def video_max_distance() -> float:
     """Largest median fraction of differing bits (aligned frames) that still counts as a match."""
-    return float(getattr(settings, "MEDIA_MATCH_VIDEO_MAX_DISTANCE", 0.17))
+    return float(getattr(settings, "MEDIA_MATCH_VIDEO_MAX_DISTANCE", 0.25))
 
 
 def image_max_distance() -> float:
     """Largest fraction of differing bits between a still and its nearest indexed frame."""
-    return float(getattr(settings, "MEDIA_MATCH_IMAGE_MAX_DISTANCE", 0.09))
+    return float(getattr(settings, "MEDIA_MATCH_IMAGE_MAX_DISTANCE", 0.25))
+
+
+def unverified_max_distance(*, still: bool) -> float:
+    """Hash-only bound for candidates with no detail to verify against (files gone, smooth pictures)."""
+    if still:
+        return float(getattr(settings, "MEDIA_MATCH_UNVERIFIED_IMAGE_MAX_DISTANCE", 0.09))
+    return float(getattr(settings, "MEDIA_MATCH_UNVERIFIED_VIDEO_MAX_DISTANCE", 0.17))
+
+
+def detail_min() -> float:
+    """Smallest median detail similarity (`frame_hash.detail_similarity`) that confirms a match."""
+    return float(getattr(settings, "MEDIA_MATCH_DETAIL_MIN", 0.855))
 
 
 @dataclass(frozen=True)
@@ -60,6 +84,8 @@ class MediaMatch:
     video_id: int
     method: str  # "c2pa" | "phash"
     distance: float  # 0.0 for c2pa; else the fraction of differing hash bits (0..1)
+    detail: float | None = None  # phash: the detail similarity of the verification (0..1)
+    unverified: bool = False  # phash: nothing to verify against in detail; decided by the hash alone
 
 
 # --- C2PA ---------------------------------------------------------------------------------------
@@ -249,36 +275,124 @@ def _step_of(hashes: list[frame_hash.FrameHash]) -> float:
     return float(np.median(np.diff(times))) or 1.0 / INDEX_FPS
 
 
-def match_video_hashes(query: list[frame_hash.FrameHash], *, max_distance: float | None = None) -> MediaMatch | None:
-    """The indexed video a hashed query clip is a copy or a cut of, if any (at most
-    `max_distance`, default `MEDIA_MATCH_VIDEO_MAX_DISTANCE`; the benchmark asks for the nearest)."""
+def _stored_pictures(video_id: int) -> dict[int, np.ndarray]:
+    """The WORK_SIDE RGB pictures of an indexed video by index position: its frames decoded from
+    storage the way `video_frames_index` sampled them, then its thumbnail. Empty when the files
+    are gone (a video erased meanwhile matches nothing)."""
+    from PIL import Image
+
+    video = Video.objects.filter(pk=video_id).first()
+    if video is None or not video.file:
+        return {}
+    try:
+        with video.file.open("rb") as handle:
+            data = handle.read()
+        frames = frame_hash.video_frames(data, fps=_index_fps(video.duration_s), max_frames=INDEX_MAX_FRAMES)
+    except Exception:  # the file is missing or no longer decodes
+        logger.warning("media match: video %s could not be decoded for verification", video_id)
+        return {}
+    pictures = {h.position: rgb for h, rgb in frames}
+    if video.thumbnail:
+        try:
+            with video.thumbnail.open("rb") as handle, Image.open(io.BytesIO(handle.read())) as image:
+                pictures[len(frames)] = frame_hash.work_rgb(image)
+        except OSError:
+            pass
+    return pictures
+
+
+def _spread(pairs: tuple[tuple[int, int], ...], count: int) -> list[tuple[int, int]]:
+    if len(pairs) <= count:
+        return list(pairs)
+    return [pairs[int(i)] for i in np.linspace(0, len(pairs) - 1, count).round()]
+
+
+def _detail_of(query_pictures: dict[int, np.ndarray], pairs: list[tuple[int, int]], video_id: int) -> float | None:
+    """Median detail similarity of the query's pictures and the video's at these positions; None
+    when there is nothing to verify against (the video's files are gone, or the pictures are too
+    smooth to have detail)."""
+    stored = _stored_pictures(video_id)
+    similarities = [
+        frame_hash.detail_similarity(query_pictures[q], stored[i])
+        for q, i in pairs
+        if q in query_pictures and i in stored
+    ]
+    scores = [score for score in similarities if score is not None]
+    return float(np.median(scores)) if scores else None
+
+
+def nearest_video(
+    query: list[tuple[frame_hash.FrameHash, np.ndarray]], *, max_distance: float | None = None
+) -> MediaMatch | None:
+    """The indexed video a sampled query clip (`frame_hash.video_frames`) is nearest to, among the
+    candidates within `max_distance` of hash distance (default `MEDIA_MATCH_VIDEO_MAX_DISTANCE`):
+    the nearest that verifies in detail, else the nearest one, with its detail similarity. The
+    caller decides with `is_match`; the benchmark looks at every distance."""
     if not query:
         return None
     limit = video_max_distance() if max_distance is None else max_distance
-    candidates = _indexed(_candidate_videos([h.luma for h in query], radius=1))
-    best: MediaMatch | None = None
-    for video_id, indexed in candidates.items():
-        alignment = frame_hash.align(query, indexed, step_s=_step_of(indexed))
-        if alignment is None or alignment.distance > limit:
-            continue
-        if best is None or alignment.distance < best.distance:
-            best = MediaMatch(video_id=video_id, method="phash", distance=round(alignment.distance, 4))
-    return best
+    hashes = [h for h, _ in query]
+    pictures = {h.position: rgb for h, rgb in query}
+    aligned = []
+    for video_id, indexed in _indexed(_candidate_videos([h.luma for h in hashes], radius=1)).items():
+        alignment = frame_hash.align(hashes, indexed, step_s=_step_of(indexed))
+        if alignment is not None and alignment.distance <= limit:
+            aligned.append((alignment.distance, video_id, alignment))
+    aligned.sort(key=lambda item: (item[0], item[1]))
+    nearest: MediaMatch | None = None
+    for distance, video_id, alignment in aligned[:DETAIL_VERIFIED]:
+        found = _verified(video_id, distance, _detail_of(pictures, _spread(alignment.pairs, DETAIL_PAIRS), video_id))
+        if is_match(found, still=False):
+            return found
+        nearest = nearest or found
+    return nearest
 
 
-def match_image_hash(luma: int, chroma: int, *, max_distance: float | None = None) -> MediaMatch | None:
-    """The indexed video one of whose frames (or thumbnail) a still is, if any (at most
-    `max_distance`, default `MEDIA_MATCH_IMAGE_MAX_DISTANCE`)."""
+def nearest_image(picture: np.ndarray, *, max_distance: float | None = None) -> MediaMatch | None:
+    """The indexed video one of whose frames (or its thumbnail) a still is nearest to, as
+    `nearest_video` decides it: within `max_distance` of hash distance (default
+    `MEDIA_MATCH_IMAGE_MAX_DISTANCE`), the nearest that verifies in detail, else the nearest."""
     limit = image_max_distance() if max_distance is None else max_distance
+    luma, chroma = frame_hash.frame_hash(picture)
     query = np.array([(luma, chroma)], dtype=np.uint64)
-    best: MediaMatch | None = None
+    near = []
     for video_id, indexed in _indexed(_candidate_videos([luma], radius=1)).items():
         if not indexed:
             continue
-        distance = float(frame_hash.distances(query, frame_hash.as_array(indexed)).min())
-        if distance <= limit and (best is None or distance < best.distance):
-            best = MediaMatch(video_id=video_id, method="phash", distance=round(distance, 4))
-    return best
+        row = frame_hash.distances(query, frame_hash.as_array(indexed))[0]
+        best = int(row.argmin())
+        if float(row[best]) <= limit:
+            near.append((float(row[best]), video_id, indexed[best].position))
+    near.sort(key=lambda item: (item[0], item[1]))
+    nearest: MediaMatch | None = None
+    for distance, video_id, position in near[:DETAIL_VERIFIED]:
+        found = _verified(video_id, distance, _detail_of({0: picture}, [(0, position)], video_id))
+        if is_match(found, still=True):
+            return found
+        nearest = nearest or found
+    return nearest
+
+
+def _verified(video_id: int, distance: float, detail: float | None) -> MediaMatch:
+    return MediaMatch(
+        video_id=video_id,
+        method="phash",
+        distance=round(distance, 4),
+        detail=None if detail is None else round(detail, 4),
+        unverified=detail is None,
+    )
+
+
+def is_match(found: MediaMatch | None, *, still: bool) -> bool:
+    """Whether a look-up's answer counts: C2PA always; a hash match once verified in detail, or,
+    for a video whose files are gone, within the stricter hash-only bound."""
+    if found is None:
+        return False
+    if found.method == "c2pa":
+        return True
+    if found.unverified:
+        return found.distance <= unverified_max_distance(still=still)
+    return (found.detail or 0.0) >= detail_min()
 
 
 def match_media(*, video_bytes: bytes | None = None, image: Image.Image | None = None) -> MediaMatch | None:
@@ -290,14 +404,15 @@ def match_media(*, video_bytes: bytes | None = None, image: Image.Image | None =
     if (video_bytes is None) == (image is None):
         raise ValueError("match_media takes exactly one of video_bytes or image")
     if image is not None:
-        luma, chroma = frame_hash.image_hash(image)
-        return match_image_hash(luma, chroma)
+        found = nearest_image(frame_hash.work_rgb(image))
+        return found if is_match(found, still=True) else None
     found = match_c2pa(video_bytes)
     if found is not None:
         return found
     try:
-        query = frame_hash.video_frame_hashes(video_bytes, fps=QUERY_FPS, max_frames=QUERY_MAX_FRAMES)
+        query = frame_hash.video_frames(video_bytes, fps=QUERY_FPS, max_frames=QUERY_MAX_FRAMES)
     except Exception:  # not a video PyAV can decode (av.FFmpegError and friends)
         logger.info("media match: the bytes did not decode as a video")
         return None
-    return match_video_hashes(query)
+    found = nearest_video(query)
+    return found if is_match(found, still=False) else None

@@ -146,6 +146,9 @@ class GenerationJob(models.Model):
     height = models.PositiveIntegerField()
     backend = models.CharField(max_length=30)
     model = models.CharField(max_length=60)
+    # The model name the client asked for (/v1/videos `model`, one of generation.served_models);
+    # the Videos API answers with it throughout, whatever the backend reports on completion.
+    requested_model = models.CharField(max_length=60, blank=True, default="")
     cameos = models.ManyToManyField("cameos.Cameo", through="GenerationJobCameo", related_name="+", blank=True)
     # A remix or edit renders from this video; an extension continues it.
     source_video = models.ForeignKey(
@@ -168,8 +171,14 @@ class GenerationJob(models.Model):
     # What the user is told beside the result, e.g. that the demo model cannot draw this prompt
     # (generation/demo_domain.py): [{"code", "message", ...}], set at submit.
     notices = models.JSONField(default=list, blank=True)
+    # Jobs with the same non-empty key can be rendered together in one model pass (same backend,
+    # conditioning group, steps, length and size; generation.jobs.job_batch_key); "" renders alone.
+    batch_key = models.CharField(max_length=120, blank=True, default="")
     idempotency_key = models.CharField(max_length=100, blank=True, default="")
     request_fingerprint = models.CharField(max_length=64, blank=True, default="")
+    # Submitted by an app with this key: charged to the key's budget and counted against its
+    # jobs in flight, not the person's (generation.credits).
+    api_key = models.ForeignKey("apikeys.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     attempts = models.PositiveSmallIntegerField(default=0)
     worker = models.CharField(max_length=200, blank=True, default="")
@@ -178,6 +187,8 @@ class GenerationJob(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Deleted by its creator (the Videos API's DELETE): gone from every list and lookup.
+    deleted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -194,6 +205,13 @@ class GenerationJob(models.Model):
                 fields=["status", "heartbeat_at"],
                 name="job_in_flight_idx",
                 condition=Q(status__in=["queued", "running"]),
+            ),
+            models.Index(
+                fields=["api_key"], name="job_key_in_flight_idx", condition=Q(status__in=["queued", "running"])
+            ),
+            # A gpu worker's batch claim: queued jobs of one key, oldest first.
+            models.Index(
+                fields=["batch_key", "created_at", "id"], name="job_batch_claim_idx", condition=Q(status="queued")
             ),
         ]
 
@@ -285,6 +303,7 @@ class VideoRendition(models.Model):
 class CreditPool(models.TextChoices):
     FREE = "free", "Daily free allowance"
     PAID = "paid", "Bought credits"
+    APP = "app", "An API key's daily budget"
 
 
 class CreditEntryKind(models.TextChoices):
@@ -310,6 +329,8 @@ class CreditEntry(models.Model):
         GenerationJob, null=True, blank=True, on_delete=models.PROTECT, related_name="credit_entries"
     )
     pool = models.CharField(max_length=8, choices=CreditPool.choices)
+    # Pool `app` only: the key whose daily budget this entry spends or returns.
+    api_key = models.ForeignKey("apikeys.ApiKey", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     kind = models.CharField(max_length=10, choices=CreditEntryKind.choices)
     amount = models.IntegerField()
     local_day = models.DateField()
@@ -334,9 +355,14 @@ class CreditEntry(models.Model):
             models.CheckConstraint(
                 condition=Q(job__isnull=False) | Q(kind__in=["purchase", "grant"]), name="credit_job_entries_have_job"
             ),
+            models.CheckConstraint(
+                condition=Q(pool="app", api_key__isnull=False) | (~Q(pool="app") & Q(api_key__isnull=True)),
+                name="credit_app_pool_has_key",
+            ),
         ]
         indexes = [
             models.Index(fields=["user", "pool", "local_day"], name="credit_user_day_idx"),
+            models.Index(fields=["api_key", "local_day"], name="credit_key_day_idx"),
             models.Index(fields=["user", "-created_at", "-id"], name="credit_user_idx"),
         ]
 

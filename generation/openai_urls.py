@@ -5,6 +5,8 @@ from django.urls import path
 from generation import openai_api
 
 urlpatterns = [
+    path("models", openai_api.OpenAIModelsApi.as_view(), name="openai-models"),
+    path("models/<str:model>", openai_api.OpenAIModelDetailApi.as_view(), name="openai-model"),
     path("videos", openai_api.OpenAIVideosApi.as_view(), name="openai-videos"),
     path("videos/extensions", openai_api.OpenAIVideoExtendApi.as_view(), name="openai-videos-extend"),
     path("videos/edits", openai_api.OpenAIVideoEditApi.as_view(), name="openai-videos-edit"),

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from generation.models import Video
+    from generation.models import GenerationJob, Video
 
 # (viewer_id, video) -> True if something above lets this viewer see the video (a post
 # they may see shows it). The owner's own access is decided in generation itself.
@@ -87,3 +87,20 @@ def register_policy_review_handler(handler: PolicyReviewHandler) -> None:
 
 def policy_review_handlers() -> tuple[PolicyReviewHandler, ...]:
     return tuple(_policy_review_handlers)
+
+
+# (job) -> None: a job reached its end: succeeded, failed, blocked, or cancelled because a cameo's
+# owner withdrew consent (not the user's own cancel or delete),
+# called inside the transaction that finished it (webhooks queue their deliveries there).
+JobFinishedListener = Callable[["GenerationJob"], None]
+_job_finished_listeners: list[JobFinishedListener] = []
+
+
+def register_job_finished_listener(listener: JobFinishedListener) -> None:
+    if listener not in _job_finished_listeners:
+        _job_finished_listeners.append(listener)
+
+
+def job_finished(job: GenerationJob) -> None:
+    for listener in tuple(_job_finished_listeners):
+        listener(job)

@@ -22,6 +22,8 @@ from sora_social.common.errors import NotFound
 from sora_social.users.models import User
 
 VARIANTS = ("video", "thumbnail")
+# The embedded model's name (generation/video_model/training.py MODEL_NAME; not imported: torch).
+EMBEDDED_MODEL_NAME = "sora-social-stdit-v1"
 # Long enough to watch a feed session, short enough that a leaked URL soon stops working.
 CONTENT_URL_TTL_S = 60 * 60
 _SALT = "generation.video-content"
@@ -44,7 +46,7 @@ def video_can_view(*, viewer_id: int | None, video: Video) -> bool:
 def video_get_for_viewer(*, viewer: User, video_id: int) -> Video:
     video = Video.objects.filter(pk=video_id).first()
     if video is None or not video_can_view(viewer_id=viewer.pk if viewer.is_authenticated else None, video=video):
-        raise NotFound("No such video.", code="video_not_found")
+        raise NotFound("video_not_found", "No such video.")
     return video
 
 
@@ -52,7 +54,7 @@ def video_get_owned(*, user: User, video_id: int) -> Video:
     """One of `user`'s own videos, ready to be posted."""
     video = Video.objects.filter(pk=video_id, created_by=user).first()
     if video is None:
-        raise NotFound("No such video.", code="video_not_found")
+        raise NotFound("video_not_found", "No such video.")
     return video
 
 
@@ -156,7 +158,11 @@ class ContentUrls:
 def _jobs() -> QuerySet:
     from generation.models import GenerationJob
 
-    return GenerationJob.objects.select_related("result_video").prefetch_related("job_cameos__cameo")
+    return (
+        GenerationJob.objects.filter(deleted_at__isnull=True)
+        .select_related("result_video")
+        .prefetch_related("job_cameos__cameo")
+    )
 
 
 def jobs_of_user(*, user: User, status: str | None = None) -> QuerySet:
@@ -168,7 +174,17 @@ def job_get_owned(*, user: User, public_id: str):
     """A user's own job by its public id; someone else's reads as absent."""
     job = _jobs().filter(user=user, public_id=public_id).first()
     if job is None:
-        raise NotFound("No such generation.", code="generation_not_found")
+        raise NotFound("generation_not_found", "No such generation.")
+    return job
+
+
+def job_get_owned_even_deleted(*, user: User, public_id: str):
+    """As `job_get_owned`, deleted jobs included (a repeated DELETE answers as the first did)."""
+    from generation.models import GenerationJob
+
+    job = GenerationJob.objects.filter(user=user, public_id=public_id).first()
+    if job is None:
+        raise NotFound("generation_not_found", "No such generation.")
     return job
 
 
@@ -193,3 +209,25 @@ def job_for_video(*, video_id: int):
     from generation.models import GenerationJob
 
     return GenerationJob.objects.filter(result_video_id=video_id).prefetch_related("job_cameos__cameo").first()
+
+
+def served_models() -> list[str]:
+    """The model names `/v1/videos` accepts and `GET /v1/models` lists, the default first: the
+    configured backend's own model (GENERATION_MODEL_NAME overrides it), then the aliases an app
+    written for OpenAI may send (OPENAI_MODEL_ALIASES, default sora-2 and sora-2-pro), all
+    rendered by that backend. A job answers with the name it was asked for."""
+    primary = settings.GENERATION_MODEL_NAME
+    if not primary:
+        backend = settings.GENERATION_BACKEND
+        if backend == "remote":
+            primary = settings.GENERATION_REMOTE_MODEL
+        elif backend == "diffusers":
+            from pathlib import Path
+
+            model_dir = settings.GENERATION_DIFFUSERS_MODEL_DIR
+            primary = settings.GENERATION_DIFFUSERS_MODEL_NAME or (Path(model_dir).name if model_dir else "diffusers")
+        else:
+            primary = EMBEDDED_MODEL_NAME
+    names = [primary]
+    names += [alias for alias in settings.OPENAI_MODEL_ALIASES if alias and alias not in names]
+    return names

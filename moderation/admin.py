@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.timesince import timesince
 
-from moderation import console_views, selectors, services, targets
+from moderation import console_views, limits, notices, selectors, services, targets
 from moderation.console import (
     BULK_KINDS,
     NOTIFICATION_TEXT_MAX,
@@ -317,7 +317,7 @@ class CaseAdmin(admin.ModelAdmin):
             action.details_text = describe_details(action.kind, action.details)
         presets = preset_choices(target_type=case.target_type, categories=categories, kinds=list(kinds))
         strikes_next = review.history.strikes_active + 1
-        suspend_until = (now + timedelta(days=services.suspension_days_default())).isoformat()
+        suspend_until = (now + timedelta(days=limits.suspension_days_default())).isoformat()
         context = {
             **self.admin_site.each_context(request),
             "title": f"Case {case.pk}: {case.target_label}",
@@ -339,10 +339,10 @@ class CaseAdmin(admin.ModelAdmin):
                 target_type=case.target_type, kinds=list(kinds), strikes_next=strikes_next, suspend_until=suspend_until
             ),
             "notification_max": NOTIFICATION_TEXT_MAX,
-            "suspend_days_default": services.suspension_days_default(),
-            "reporter_preview": services.reporter_message(kind=ActionKind.DISMISS, target_type=case.target_type),
+            "suspend_days_default": limits.suspension_days_default(),
+            "reporter_preview": notices.reporter_message(kind=ActionKind.DISMISS, target_type=case.target_type),
             "appeal_frames": {
-                choice: list(message_frame_of(services.appeal_message(uphold=choice == "upheld", reason=SENTINEL)))
+                choice: list(message_frame_of(notices.appeal_message(uphold=choice == "upheld", reason=SENTINEL)))
                 for choice in ("upheld", "overturned")
             },
             "decision_keys": DECISION_KEYS,
@@ -360,7 +360,7 @@ class CaseAdmin(admin.ModelAdmin):
             ),
             "appeal_form": AppealDecisionForm(),
             "history": review.history,
-            "strike_limit": services.strikes_to_suspend(),
+            "strike_limit": limits.strikes_to_suspend(),
             "is_post": case.target_type == TargetType.POST,
             "next_case": next_case,
             "age_restrict_enforced": targets.age_restrict_service() is not None,

@@ -38,14 +38,11 @@ from moderation.serializers import (
 from sora_social.common.errors import ApplicationError, NotFound
 from sora_social.common.pagination import page_payload, page_serializer, page_size_from, paginate_queryset
 from sora_social.common.permissions import IsNotSuspended
+from sora_social.common.schema import PAGE_PARAMS
 from sora_social.common.throttling import UserRateThrottle
 from sora_social.idempotency.apis import IDEMPOTENCY_KEY_PARAMETER, idempotent
 from sora_social.users.authentication import BearerTokenAuthentication
 
-PAGE_PARAMS = [
-    OpenApiParameter("cursor", str, description="Opaque cursor from the previous page's next_cursor."),
-    OpenApiParameter("limit", int, description="Page size, 1–100 (default 20)."),
-]
 TAGS = ["moderation"]
 MODERATOR_TAGS = ["moderation (moderators)"]
 
@@ -84,6 +81,9 @@ class ReportListCreateApi(APIView):
             201: ReportOutputSerializer,
             404: OpenApiResponse(description="The target does not exist, or the reporter cannot see it."),
             409: OpenApiResponse(description="already_reported: an open report by you on this target."),
+            422: OpenApiResponse(
+                description="invalid_reason (not a reason for this target_type), idempotency_key_reused"
+            ),
             429: OpenApiResponse(description="Too many reports; retry_after_s says when to try again."),
         },
         tags=TAGS,
@@ -177,7 +177,6 @@ class CaseQueueApi(APIView):
         responses=CaseQueueOutputSerializer,
         tags=MODERATOR_TAGS,
         summary="The case queue, most urgent first (priority + age)",
-        operation_id="moderation_case_queue",
         description=(
             "The top of the queue, not a paged list: the order includes the age bonus, which grows "
             "while a moderator reads, so take the next cases from the top each time."
@@ -205,7 +204,6 @@ class CaseDetailApi(APIView):
         responses=CaseDetailOutputSerializer,
         tags=MODERATOR_TAGS,
         summary="A case with its evidence",
-        operation_id="moderation_case_detail",
     )
     def get(self, request: Request, case_id: int) -> Response:
         review = selectors.case_review(case=selectors.case_get(case_id=case_id))
@@ -242,7 +240,7 @@ class CaseActionCreateApi(APIView):
     def post(self, request: Request, case_id: int) -> Response:
         case = Case.objects.filter(pk=case_id).first()
         if case is None:
-            raise NotFound("No such case.", code="case_not_found")
+            raise NotFound("case_not_found", "No such case.")
         data = ActionCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
@@ -274,7 +272,7 @@ class AppealDecisionApi(APIView):
     def post(self, request: Request, appeal_id: int) -> Response:
         appeal = Appeal.objects.filter(pk=appeal_id).first()
         if appeal is None:
-            raise NotFound("No such appeal.", code="appeal_not_found")
+            raise NotFound("appeal_not_found", "No such appeal.")
         data = AppealDecisionInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         appeal = services.appeal_decide(

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from moderation.constants import ACTION_CHOICES, ACTION_LABELS, ActionKind
+from moderation.notices import decision_message
 
 
 class ActionForm(forms.Form):
@@ -279,8 +280,6 @@ def message_frames(
     """For each action kind, the text around the reason in what the person will read, so the
     case page previews the exact notification ([before, after]; the console joins them around
     the preset's message and the moderator's words). A dismissal tells only the reporters."""
-    from moderation.services import decision_message
-
     frames: dict[str, list[str]] = {}
     for kind in kinds:
         if kind == ActionKind.DISMISS:

@@ -18,6 +18,8 @@ def warm_prompt_policy() -> None:
     from moderation.policy.services import prompt_check
 
     prompt_check("a red ball bounces twice in a quiet room", cameos=[], viewer_is_minor=False)
+    # A prompt in another language loads language identification's model and the multilingual encoder.
+    prompt_check("une balle rouge rebondit deux fois dans une pièce calme", cameos=[], viewer_is_minor=False)
 
 
 def warm_media_policy() -> None:

@@ -1,5 +1,6 @@
-"""Moderation data: the banned-media list the policy layer reads, and the case layer's reports,
-cases, actions (the append-only audit log) and appeals."""
+"""Moderation data: the case layer's reports, cases, actions (the append-only audit log) and
+appeals. The banned-media list belongs to the policy layer (moderation.policy.store); it is
+imported here so Django registers it with this app."""
 
 from __future__ import annotations
 
@@ -16,31 +17,7 @@ from moderation.constants import (
     Reason,
     TargetType,
 )
-
-
-class BannedMediaHash(models.Model):
-    """A 64-bit perceptual hash (imagehash.phash, 16 hex digits) of a frame of banned media.
-
-    Generated videos whose sampled frames come within a small Hamming distance of one of these
-    are blocked (moderation.policy.media). Added by `banned_media_add`, e.g. when a case removes
-    a video; `source` says where it came from ("case:42", "import:…").
-    """
-
-    hash = models.CharField(max_length=16, unique=True)
-    reason = models.CharField(max_length=300, blank=True, default="")
-    source = models.CharField(max_length=100, blank=True, default="", db_index=True)
-    created_at = models.DateTimeField(default=now, editable=False)
-
-    class Meta:
-        constraints = [
-            models.CheckConstraint(condition=models.Q(hash__regex=r"^[0-9a-f]{16}$"), name="banned_media_hash_hex16"),
-        ]
-        verbose_name = "banned media hash"
-        verbose_name_plural = "banned media hashes"
-
-    def __str__(self) -> str:
-        return self.hash
-
+from moderation.policy.store import BannedMediaHash as BannedMediaHash  # the policy layer's table, registered here
 
 # --- The case layer: reports, cases, actions (the audit log), appeals -------------------------
 # What is reported and decided lives here; the content itself stays with the app that owns it

@@ -3,6 +3,7 @@ and decisions, a user's moderation history, and the metrics a dashboard shows.""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,6 +29,7 @@ from django.utils import timezone
 
 from moderation import targets
 from moderation.constants import APPEALABLE, ActionKind, TargetType
+from moderation.limits import appeal_window, strike_window
 from moderation.models import Action, Appeal, AppealStatus, Case, CaseSource, CaseStatus, Report
 from moderation.presets import LIKENESS_CATEGORIES, LIKENESS_REASONS, REASON_CATEGORIES, reasons_of_category
 from moderation.priority import AGE_BONUS_MAX_HOURS
@@ -156,7 +158,7 @@ def case_categories(case: Case, *, report_reasons: list[str] | None = None) -> l
 def case_get(*, case_id: int) -> Case:
     case = cases_annotated().filter(pk=case_id).first()
     if case is None:
-        raise NotFound("No such case.", code="case_not_found")
+        raise NotFound("case_not_found", "No such case.")
     return case
 
 
@@ -176,6 +178,27 @@ def pending_appeal_of(case: Case) -> Appeal | None:
     )
 
 
+def strikes_active(user: User | int) -> int:
+    """Strikes within the window that no appeal or restore reversed."""
+    user_id = user if isinstance(user, int) else user.pk
+    return Action.objects.filter(
+        subject_user_id=user_id,
+        kind=ActionKind.STRIKE,
+        reversed_by__isnull=True,
+        created_at__gte=timezone.now() - strike_window(),
+    ).count()
+
+
+def last_live_action(*, kinds: Iterable[str], **filters: Any) -> Action | None:
+    """The newest action of one of `kinds` matching `filters` that nothing has reversed (what
+    a restore undoes)."""
+    return (
+        Action.objects.filter(kind__in=list(kinds), reversed_by__isnull=True, **filters)
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+
+
 @dataclass
 class SubjectHistory:
     user: User | None
@@ -187,8 +210,6 @@ class SubjectHistory:
 
 def subject_history(*, user: User | None, exclude_case: Case | None = None, limit: int = 20) -> SubjectHistory:
     """What moderation has decided about this person before: actions, live strikes, cases."""
-    from moderation.services import strikes_active
-
     if user is None:
         return SubjectHistory(None, 0, [], [], {})
     actions = Action.objects.filter(subject_user=user).select_related("moderator", "case").order_by("-created_at")
@@ -331,8 +352,6 @@ def decisions_about(*, user: User) -> QuerySet[Action]:
 
 
 def action_is_appealable(action: Action) -> bool:
-    from moderation.services import appeal_window
-
     return (
         action.kind in APPEALABLE
         and not hasattr(action, "appeal_made")

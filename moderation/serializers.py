@@ -10,14 +10,15 @@ from rest_framework import serializers
 
 from moderation.constants import ACTION_CHOICES, ACTION_LABELS, REASON_LABELS, TARGET_CHOICES, USER_REASON_CHOICES
 from moderation.models import Action, Appeal, Case, Report
+from moderation.notices import appeal_path
 from moderation.presets import PRESETS
 from moderation.selectors import action_is_appealable
-from moderation.services import appeal_path
+from sora_social.common.serializers import InputSerializer
 
 # --- inputs ---------------------------------------------------------------------------------
 
 
-class ReportCreateInputSerializer(serializers.Serializer):
+class ReportCreateInputSerializer(InputSerializer):
     target_type = serializers.ChoiceField(
         choices=TARGET_CHOICES, help_text="post, comment, user (an account), video, or cameo (cameo misuse)."
     )
@@ -29,11 +30,11 @@ class ReportCreateInputSerializer(serializers.Serializer):
     text = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
 
 
-class AppealCreateInputSerializer(serializers.Serializer):
+class AppealCreateInputSerializer(InputSerializer):
     text = serializers.CharField(max_length=2000, help_text="Why the decision is wrong.")
 
 
-class ActionCreateInputSerializer(serializers.Serializer):
+class ActionCreateInputSerializer(InputSerializer):
     kind = serializers.ChoiceField(choices=ACTION_CHOICES)
     reason = serializers.CharField(
         max_length=1000,
@@ -55,7 +56,7 @@ class ActionCreateInputSerializer(serializers.Serializer):
     )
 
 
-class AppealDecisionInputSerializer(serializers.Serializer):
+class AppealDecisionInputSerializer(InputSerializer):
     decision = serializers.ChoiceField(choices=["upheld", "overturned"])
     reason = serializers.CharField(max_length=1000)
 

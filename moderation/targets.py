@@ -46,7 +46,7 @@ def _get(target_type: str, target_id: int) -> Any:
         raise ApplicationError("invalid_target_type", f"Cannot moderate a {target_type!r}.")
     obj = model.objects.filter(pk=target_id).first()
     if obj is None:
-        raise NotFound(f"No such {target_type}.", code="target_not_found")
+        raise NotFound("target_not_found", f"No such {target_type}.")
     return obj
 
 
@@ -84,7 +84,7 @@ def target_for_reporter(*, reporter: User, target_type: str, target_id: int) -> 
         # blocked their harasser, and must still be able to report them.
         obj = User.objects.filter(pk=target_id, is_active=True).first()
         if obj is None:
-            raise NotFound("No such user.", code="user_not_found")
+            raise NotFound("user_not_found", "No such user.")
     else:
         raise ApplicationError("invalid_target_type", f"Cannot report a {target_type!r}.")
     return Target(type=target_type, id=target_id, obj=obj, subject=_subject(target_type, obj))

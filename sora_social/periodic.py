@@ -21,6 +21,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "generation.video_frames_backfill",
         "schedule": float(os.environ.get("VIDEO_FRAMES_BACKFILL_EVERY_S", "600")),
     },
+    # Webhook deliveries whose (delayed) message was lost are sent again once overdue.
+    "webhook-deliveries-sweep": {
+        "task": "webhooks.deliveries_sweep",
+        "schedule": float(os.environ.get("WEBHOOK_SWEEP_EVERY_S", "60")),
+    },
     "purge-expired-tokens": {
         "task": "users.tokens_purge_expired",
         "schedule": crontab(minute=17, hour=3),
@@ -44,6 +49,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "ranking.trending_refresh",
         "schedule": float(os.environ.get("RANKING_TRENDING_EVERY_S", "300")),
     },
+    # Sampled for-you pools (off-policy evaluation) are kept FEED_POOL_LOG_DAYS.
+    "ranking-pool-logs-prune": {"task": "ranking.pool_logs_prune", "schedule": crontab(minute=47, hour=3)},
     # post_create enqueues each embedding through the outbox; this also embeds anything older.
     "ranking-embeddings-backfill": {
         "task": "ranking.embeddings_backfill",

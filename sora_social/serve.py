@@ -135,6 +135,13 @@ class GuardedWebRequest(WebRequest):
     body_limit: tuple[str, int] | None = None
     body_received = 0
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Twisted parses a POSTed form itself (for request.args, which daphne never reads) and, on
+        # a multipart body it cannot parse, answers a bare 400 with no body before Django sees
+        # it. Django parses (and refuses, in the API's error shape) the body instead.
+        self._parsePOSTFormSubmission = False
+
     def handleContentChunk(self, data: bytes) -> None:
         if self.channel is None or getattr(self.channel, "refused", False):
             return

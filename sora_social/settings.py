@@ -6,11 +6,13 @@ DJANGO_ENV picks the profile: "development" (default; a fixed dev SECRET_KEY is 
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from corsheaders.defaults import default_headers
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -57,6 +59,47 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "" if IS_PRODUCTION else "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
+# --- CORS: browser apps on other origins (django-cors-headers) ---------------------------------
+# Off unless configured: CORS_ALLOWED_ORIGINS="https://app.example.com,https://studio.example.com"
+# (or CORS_ALLOW_ALL_ORIGINS=1 for a public API used with bearer tokens, never cookies). Only the
+# API is shared: /api/ and /v1/ (the console and its session cookie never are).
+CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
+CORS_ALLOW_ALL_ORIGINS = env_bool("CORS_ALLOW_ALL_ORIGINS", False)
+CORS_URLS_REGEX = r"^/(api|v1)/.*$"
+CORS_ALLOW_CREDENTIALS = False  # bearer tokens and API keys, not cookies
+CORS_ALLOW_HEADERS = (
+    *default_headers,
+    "idempotency-key",
+    "x-request-id",
+    # what the openai SDKs send (JavaScript's with dangerouslyAllowBrowser)
+    "openai-organization",
+    "openai-project",
+    "x-stainless-arch",
+    "x-stainless-lang",
+    "x-stainless-os",
+    "x-stainless-package-version",
+    "x-stainless-runtime",
+    "x-stainless-runtime-version",
+    "x-stainless-retry-count",
+    "x-stainless-read-timeout",
+    "x-stainless-timeout",
+)
+CORS_EXPOSE_HEADERS = (
+    "x-request-id",
+    "openai-poll-after-ms",
+    "retry-after",
+    "ratelimit-limit",
+    "ratelimit-remaining",
+    "ratelimit-reset",
+    "ratelimit-policy",
+    "link",
+    "idempotent-replayed",
+    "content-range",
+    "accept-ranges",
+    "content-disposition",
+)
+CORS_PREFLIGHT_MAX_AGE = env_int("CORS_PREFLIGHT_MAX_AGE", 86400)
+
 INSTALLED_APPS = [
     "daphne",  # must precede staticfiles so `runserver` is the ASGI one
     "django.contrib.admin",
@@ -69,7 +112,10 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
+    "corsheaders",
     "sora_social.users",
+    "sora_social.apikeys",
+    "sora_social.webhooks",
     "sora_social.notifications",
     "sora_social.outbox",
     "sora_social.idempotency",
@@ -79,6 +125,8 @@ INSTALLED_APPS = [
     "generation",
     "feed",
     "feed.ranking",
+    # Offline tooling (seeding, simulation, evaluation): imports the apps, never imported by them.
+    "tools",
 ]
 
 MIDDLEWARE = [
@@ -86,6 +134,8 @@ MIDDLEWARE = [
     "sora_social.common.middleware.RequestIdMiddleware",
     "sora_social.common.middleware.ServerTimingMiddleware",
     "sora_social.common.middleware.ApiResponseHeadersMiddleware",
+    # CORS for browser apps (django-cors-headers; answers preflights before anything else runs).
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "sora_social.common.middleware.RejectNulCharactersMiddleware",
     "sora_social.common.middleware.RequestBodyLimitMiddleware",
@@ -239,17 +289,18 @@ LOGIN_URL = "admin:login"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # `Bearer sk-…` (an app's API key, scopes checked at once), then a person's token.
+        "sora_social.apikeys.authentication.ApiKeyAuthentication",
         "sora_social.users.authentication.BearerTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # DRF's, refusing bodies that would crash a view or the database (common/parsers.py).
-    "DEFAULT_PARSER_CLASSES": [
-        "sora_social.common.parsers.JSONParser",
-        "sora_social.common.parsers.MultiPartParser",
-        "sora_social.common.parsers.FormParser",
-    ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Request bodies are JSON; the views that take real uploads name the multipart parser.
+    "DEFAULT_PARSER_CLASSES": ["sora_social.common.parsers.JSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # Operation ids, error responses and the error body (sora_social/common/schema.py).
+    "DEFAULT_SCHEMA_CLASS": "sora_social.common.schema.ApiSchema",
     "EXCEPTION_HANDLER": "sora_social.common.errors.exception_handler",
     # Proxies in front of the server that append to X-Forwarded-For (0: none, the throttles key
     # on the peer address; a client's own X-Forwarded-For is never believed).
@@ -277,8 +328,11 @@ SPECTACULAR_SETTINGS = {
     "APPEND_COMPONENTS": {
         "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
     },
-    "SECURITY": [{"bearerAuth": []}],
     "ENUM_NAME_OVERRIDES": {"OpenAIVideoSecondsEnum": ["4", "8", "12"]},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "sora_social.common.schema.postprocess_text_without_nul",
+    ],
 }
 
 # --- I18N / time --------------------------------------------------------------------------
@@ -385,6 +439,22 @@ GENERATION_REMOTE_API_KEY = env_str("GENERATION_REMOTE_API_KEY", "")
 GENERATION_REMOTE_MODEL = env_str("GENERATION_REMOTE_MODEL", "wan2.2-t2v")
 GENERATION_REMOTE_POLL_S = env_float("GENERATION_REMOTE_POLL_S", 2.0)
 GENERATION_REMOTE_TIMEOUT_S = env_float("GENERATION_REMOTE_TIMEOUT_S", 900.0)
+# Several endpoints, routed by model and health (generation/backends/remote.py): a JSON list of
+# {"name", "url", "api_key", "flavour": openai|vllm-omni|sglang|sora_social, "models"?, "capabilities"?}.
+# Empty: one endpoint from GENERATION_REMOTE_URL / _API_KEY / _FLAVOUR.
+GENERATION_REMOTE_ENDPOINTS = json.loads(env_str("GENERATION_REMOTE_ENDPOINTS", "") or "[]")
+GENERATION_REMOTE_FLAVOUR = env_str("GENERATION_REMOTE_FLAVOUR", "openai")
+# vLLM-Omni / SGLang extension fields, sent only to endpoints that take them (unset: not sent).
+GENERATION_REMOTE_STEPS = env_int("GENERATION_REMOTE_STEPS", 0) or None
+GENERATION_REMOTE_GUIDANCE_SCALE = float(env_str("GENERATION_REMOTE_GUIDANCE_SCALE", "") or 0) or None
+GENERATION_REMOTE_NEGATIVE_PROMPT = env_str("GENERATION_REMOTE_NEGATIVE_PROMPT", "")
+GENERATION_REMOTE_FPS = env_int("GENERATION_REMOTE_FPS", 0) or None
+# A busy (429) or failing (5xx) endpoint cools down: its Retry-After, else this backoff doubling.
+GENERATION_REMOTE_BACKOFF_S = env_float("GENERATION_REMOTE_BACKOFF_S", 2.0)
+GENERATION_REMOTE_BACKOFF_MAX_S = env_float("GENERATION_REMOTE_BACKOFF_MAX_S", 300.0)
+GENERATION_REMOTE_DISCOVERY_TTL_S = env_float("GENERATION_REMOTE_DISCOVERY_TTL_S", 300.0)
+# A job the fleet keeps refusing as busy waits in the queue this long in all, then fails.
+GENERATION_REMOTE_MAX_WAIT_S = env_int("GENERATION_REMOTE_MAX_WAIT_S", 3600)
 GENERATION_DEVICE = env_str("GENERATION_DEVICE", "auto")  # auto | cpu | cuda
 # The embedded demo model draws only coloured shapes: a prompt far from its training captions
 # (generation/demo_domain.py) gets a notice on the job ("notice"), is refused at submit with 422
@@ -408,6 +478,38 @@ GENERATION_DIFFUSERS_VAE_TILING = env_bool("GENERATION_DIFFUSERS_VAE_TILING", Fa
 GENERATION_DAILY_FREE_CREDITS = env_int("GENERATION_DAILY_FREE_CREDITS", 30)
 GENERATION_CREDITS_PER_4S = env_int("GENERATION_CREDITS_PER_4S", 1)  # a 4 s clip costs 1, 12 s costs 3
 GENERATION_MAX_IN_FLIGHT = env_int("GENERATION_MAX_IN_FLIGHT", 3)  # queued + running jobs per user
+# Webhooks (sora_social/webhooks): Standard Webhooks-signed POSTs to the endpoints apps register.
+# An attempt waits WEBHOOK_TIMEOUT_S; a failed one is retried after WEBHOOK_RETRY_BASE_S doubling per
+# attempt (at most WEBHOOK_RETRY_MAX_S) until WEBHOOK_MAX_ATTEMPTS (8: about 10 minutes in all).
+# Endpoints must resolve to public addresses and use https in production (no POSTs into our network).
+WEBHOOK_TIMEOUT_S = env_float("WEBHOOK_TIMEOUT_S", 10.0)
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8)
+WEBHOOK_RETRY_BASE_S = env_float("WEBHOOK_RETRY_BASE_S", 5.0)
+WEBHOOK_RETRY_MAX_S = env_float("WEBHOOK_RETRY_MAX_S", 3600.0)
+WEBHOOK_SWEEP_GRACE_S = env_int("WEBHOOK_SWEEP_GRACE_S", 60)
+WEBHOOK_MAX_ENDPOINTS = env_int("WEBHOOK_MAX_ENDPOINTS", 10)
+WEBHOOK_REQUIRE_HTTPS = env_bool("WEBHOOK_REQUIRE_HTTPS", IS_PRODUCTION)
+WEBHOOK_ALLOW_PRIVATE_URLS = env_bool("WEBHOOK_ALLOW_PRIVATE_URLS", not IS_PRODUCTION)
+
+# Apps' API keys (sora_social/apikeys): a key's generations spend the key's daily credits (per UTC
+# day) and count against its own jobs in flight, never the owner's. Staff can give a key numbers
+# of its own; otherwise its plan's apply.
+API_KEY_PLANS = {
+    "standard": {
+        "daily_credits": env_int("API_KEY_STANDARD_DAILY_CREDITS", 300),
+        "max_in_flight": env_int("API_KEY_STANDARD_MAX_IN_FLIGHT", 10),
+    },
+    # Another sora_social instance using this one as its GPU fleet: its output comes back
+    # without this instance's visible watermark (the instance marks it once, with its own
+    # user's handle; C2PA is still signed here). Only staff put a key on this plan.
+    "fleet": {
+        "daily_credits": env_int("API_KEY_FLEET_DAILY_CREDITS", 100_000),
+        "max_in_flight": env_int("API_KEY_FLEET_MAX_IN_FLIGHT", 64),
+        "unmarked_output": True,
+    },
+}
+API_KEY_DEFAULT_PLAN = "standard"
+API_KEY_MAX_PER_USER = env_int("API_KEY_MAX_PER_USER", 20)
 GENERATION_MAX_ATTEMPTS = env_int("GENERATION_MAX_ATTEMPTS", 3)
 # A running job whose heartbeat is older than this has lost its worker; the reaper steps in.
 GENERATION_STALE_AFTER_S = env_int("GENERATION_STALE_AFTER_S", 90)
@@ -415,31 +517,52 @@ GENERATION_STALE_AFTER_S = env_int("GENERATION_STALE_AFTER_S", 90)
 GENERATION_REQUEUE_AFTER_S = env_int("GENERATION_REQUEUE_AFTER_S", 600)
 GENERATION_SOFT_TIME_LIMIT_S = env_int("GENERATION_SOFT_TIME_LIMIT_S", 600)
 GENERATION_TIME_LIMIT_S = env_int("GENERATION_TIME_LIMIT_S", 660)
+# Batched gpu workers (docs/generation.md, "Batched workers"): a worker claims up to this many
+# compatible queued jobs (same backend, conditioning group, steps, length and size) and renders
+# them in one model pass, while the CPU stages of its previous batch (upscale, watermark,
+# encode, sign, media check) run in GENERATION_MEDIA_THREADS threads beside the render.
+GENERATION_BATCH_MAX = env_int("GENERATION_BATCH_MAX", 4)
+GENERATION_MEDIA_THREADS = env_int("GENERATION_MEDIA_THREADS", 0)  # 0: one per job of a batch
+# The embedded model batches on CUDA; on CPU only when this is set (a seed's clip may then
+# differ in the last bit from the same seed drawn alone).
+GENERATION_EMBEDDED_CPU_BATCH = env_bool("GENERATION_EMBEDDED_CPU_BATCH", False)
 GENERATION_POLL_AFTER_MS = env_int("GENERATION_POLL_AFTER_MS", 1000)  # the openai-poll-after-ms header
+# /v1/videos: the model name answered for the backend (default: the backend's own), the names an
+# app written for OpenAI may also send (served by the same backend), and how long a completed
+# video's content is served there (its `expires_at`; the app's own drafts are not affected).
+GENERATION_MODEL_NAME = env_str("GENERATION_MODEL_NAME", "")
+OPENAI_MODEL_ALIASES = env_list("OPENAI_MODEL_ALIASES", "sora-2,sora-2-pro")
+OPENAI_VIDEO_EXPIRES_AFTER_S = env_int("OPENAI_VIDEO_EXPIRES_AFTER_S", 24 * 3600)
 GENERATION_DEFAULT_SIZE = env_str("GENERATION_DEFAULT_SIZE", "720x1280")
-GENERATION_SIZES = ("720x1280", "1280x720", "1024x1792", "1792x1024")
+# The sizes offered (OpenAI's four by default); an operator or a test may offer others (even numbers).
+GENERATION_SIZES = tuple(env_list("GENERATION_SIZES", "720x1280,1280x720,1024x1792,1792x1024"))
 GENERATION_MAX_CAMEOS = 2
 
 # --- Feed ranking (feed/ranking; docs/ranking.md explains every knob) ----------------------
 FEED_RANKING = {
-    # score = (Σ weight·predicted value)·(1 + relationship boosts)·fatigue·e^(steer) − hide·p(hide)
+    # value = Σ w·term over p(create), p(remix), friend·p(like), early post·p(like), −p(hide);
+    # the objective says what each outcome is worth, the weights w are fitted to it by
+    # train_ranker (feed/ranking/value.py, docs/ranking.md "Value").
+    "OBJECTIVE": {
+        "create": env_float("FEED_OBJ_CREATE", 1.0),  # the viewer posts something within an hour
+        "remix": env_float("FEED_OBJ_REMIX", 1.0),  # the viewer remixes this post
+        "friend": env_float("FEED_OBJ_FRIEND", 0.1),  # a friend's post gets a like or a remix
+        "new_creator": env_float("FEED_OBJ_NEW_CREATOR", 0.2),  # an early post gets a like or a remix
+        "hide": env_float("FEED_OBJ_HIDE", 1.0),  # hidden or reported: counted against
+    },
+    # score = value·fatigue·e^(steer) (hide term outside): the viewer's own controls.
     "WEIGHTS": {
-        "create": env_float("FEED_W_CREATE", 40.0),  # p(viewer creates a post after viewing)
-        "remix": env_float("FEED_W_REMIX", 25.0),  # p(viewer remixes this post)
-        "like": env_float("FEED_W_LIKE", 2.0),
-        "watch": env_float("FEED_W_WATCH", 0.02),  # per expected second watched (0 for minors)
-        "hide": env_float("FEED_W_HIDE", 60.0),  # p(hide or report), subtracted
-        "friend": env_float("FEED_B_FRIEND", 1.5),
-        "follow": 0.3,
-        "cameo_me": 2.0,
-        "cameo_friend": 0.8,
-        "first_post_friend": 3.0,
         "first_post_hours": 72.0,
-        "new_author": 0.4,
         "fatigue_strength": 0.8,
         "fatigue_days": 21.0,
         "steer": 2.5,
     },
+    # Share of a list's slots filled at random, for off-policy evaluation (feed/ranking/explore.py).
+    "EXPLORE_SHARE": env_float("FEED_EXPLORE_SHARE", 0.05),
+    # Share of for-you sessions whose candidate pool is kept (ranking.PoolLog, a few kB each),
+    # so off-policy evaluation scores the pools slots were really drawn from; kept POOL_LOG_DAYS.
+    "POOL_LOG_SHARE": env_float("FEED_POOL_LOG_SHARE", 0.05),
+    "POOL_LOG_DAYS": env_int("FEED_POOL_LOG_DAYS", 30),
     "RERANK": {
         "page_size": 20,
         "max_items": 200,  # one frozen session list; the next one is built when it runs out
@@ -480,7 +603,7 @@ MODERATION_REMOTE_MODEL = env_str("MODERATION_REMOTE_MODEL", "gpt-4o-mini")
 MODERATION_REMOTE_API_KEY = env_str("MODERATION_REMOTE_API_KEY", "")
 MODERATION_REMOTE_TIMEOUT_S = env_float("MODERATION_REMOTE_TIMEOUT_S", 10.0)
 
-# --- Moderation: reports, cases, actions, appeals (moderation/services.py, docs/moderation.md) --
+# --- Moderation: reports, cases, actions, appeals (moderation/limits.py, docs/moderation.md) ---
 MODERATION_REPORT_RATE = env_str("MODERATION_REPORT_RATE", "30/hour")  # reports per reporter
 MODERATION_STRIKES_TO_SUSPEND = env_int("MODERATION_STRIKES_TO_SUSPEND", 3)  # live strikes → suspension
 MODERATION_STRIKE_WINDOW_DAYS = env_int("MODERATION_STRIKE_WINDOW_DAYS", 90)  # how long a strike counts
@@ -521,3 +644,81 @@ if env_bool("DB_POOL", False):
 # The feeds' hot statements are server-side prepared (feed.selectors.prepared_cursor). Turn it
 # off behind a pooler that cannot keep prepared statements (PgBouncer in transaction mode).
 FEED_PREPARED_STATEMENTS = env_bool("FEED_PREPARED_STATEMENTS", True)
+
+
+# --- Past one machine: replica, PgBouncer, metrics, JSON logs, Sentry (docs/SCALING.md) -----
+# A streaming replica: lag-tolerant reads go there (sora_social/common/db_router.py), a user's
+# own writes are read back from the primary until the replica has replayed them.
+DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL", "")
+READ_YOUR_WRITES_MAX_S = env_int("READ_YOUR_WRITES_MAX_S", 60)  # the longest a writer is pinned
+REPLICA_MAX_LAG_S = env_float("REPLICA_MAX_LAG_S", 30.0)  # behind more than this: nobody reads it
+if DATABASE_REPLICA_URL:
+    _replica = dj_database_url.parse(DATABASE_REPLICA_URL, conn_max_age=DATABASES["default"]["CONN_MAX_AGE"])
+    _replica.update(
+        ENGINE="django.db.backends.postgresql",
+        CONN_HEALTH_CHECKS=True,
+        OPTIONS={**DATABASES["default"]["OPTIONS"], **_replica.get("OPTIONS", {})},
+        TEST={"MIRROR": "default"},
+    )
+    DATABASES["replica"] = _replica
+    DATABASE_ROUTERS = ["sora_social.common.db_router.PrimaryReplicaRouter"]
+    MIDDLEWARE.insert(1, "sora_social.common.middleware.DatabaseRoutingMiddleware")
+# Behind PgBouncer in transaction mode a server connection serves a different client after each
+# transaction: nothing may outlive one. No prepared statements (psycopg's prepare_threshold,
+# the feeds' prepared cursor), no server-side cursors (.iterator() holds a portal open), no
+# startup options (statement_timeout goes on the role instead; the clusters run in UTC so
+# Django never sends SET TIME ZONE).
+DB_TRANSACTION_POOLING = env_bool("DB_TRANSACTION_POOLING", False)
+if DB_TRANSACTION_POOLING:
+    FEED_PREPARED_STATEMENTS = False
+    for _alias in DATABASES.values():
+        _alias["DISABLE_SERVER_SIDE_CURSORS"] = True
+        _alias["OPTIONS"]["prepare_threshold"] = None
+        _alias["OPTIONS"].pop("options", None)
+# Prometheus: each process serves its own /metrics (web: the route below; workers and beat: a
+# port of their own, METRICS_PORT, with prometheus_client's multiprocess mode for the prefork
+# pool when PROMETHEUS_MULTIPROC_DIR is set). Off with METRICS_ENABLED=0.
+METRICS_ENABLED = env_bool("METRICS_ENABLED", True)
+METRICS_PORT = env_int("METRICS_PORT", 0)  # workers and beat: serve /metrics here (0 = not at all)
+if METRICS_ENABLED:
+    MIDDLEWARE.insert(1, "sora_social.common.middleware.RequestMetricsMiddleware")
+# JSON log lines (one object a line, with the request id that followed the job from the request
+# to the worker): LOG_FORMAT=json; the default in production.
+LOG_FORMAT = env_str("LOG_FORMAT", "json" if IS_PRODUCTION else "plain")
+if LOG_FORMAT == "json":
+    LOGGING["formatters"]["json"] = {"()": "sora_social.common.json_logs.JsonFormatter"}
+    LOGGING["handlers"]["console"]["formatter"] = "json"
+    # The process's real stderr, never Celery's LoggingProxy that replaces sys.stderr in a
+    # worker (a handler writing into it logs into itself, and its recursion guard drops lines).
+    LOGGING["handlers"]["console"]["stream"] = "ext://sys.__stderr__"
+    CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # the worker logs through the handler above
+# Media bytes never pass through Python in production (generation/media_serving.py): with
+# object storage the client is redirected to a presigned URL valid MEDIA_PRESIGNED_TTL_S (the
+# object store serves Range); with the filesystem behind nginx, MEDIA_ACCEL_REDIRECT_PREFIX is
+# nginx's internal location for MEDIA_ROOT (deploy/nginx.conf.template) and nginx sends the file.
+MEDIA_PRESIGNED_TTL_S = env_int("MEDIA_PRESIGNED_TTL_S", 300)
+MEDIA_ACCEL_REDIRECT_PREFIX = env_str("MEDIA_ACCEL_REDIRECT_PREFIX", "")
+if STORAGE_BACKEND == "s3":
+    STORAGES["default"]["OPTIONS"].update(
+        signature_version="s3v4",
+        # "path" for S3-compatible stores on one host name (Ceph RGW, MinIO); "virtual" for AWS.
+        addressing_style=env_str("S3_ADDRESSING_STYLE", "path"),
+        querystring_expire=MEDIA_PRESIGNED_TTL_S,
+        file_overwrite=False,
+    )
+# Error reporting: SENTRY_DSN turns sentry-sdk on (Django, Celery and Redis integrations are
+# enabled by it automatically); the request id goes with each event as a tag.
+SENTRY_DSN = env_str("SENTRY_DSN", "")
+if SENTRY_DSN:
+    import sentry_sdk
+
+    from sora_social.common.json_logs import sentry_before_send
+
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        environment=env_str("SENTRY_ENVIRONMENT", DJANGO_ENV),
+        release=env_str("SENTRY_RELEASE", "") or None,
+        traces_sample_rate=env_float("SENTRY_TRACES_SAMPLE_RATE", 0.0),
+        send_default_pii=False,
+        before_send=sentry_before_send,
+    )

@@ -3,9 +3,12 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from sora_social.common import views as common_views
+from sora_social.notifications.apis import WebsocketSchemaApi
 
 api_v1 = [
     path("", include("sora_social.users.urls")),
+    path("", include("sora_social.apikeys.urls")),
+    path("", include("sora_social.webhooks.urls")),
     path("", include("sora_social.notifications.urls")),
     path("", include("cameos.urls")),
     path("", include("generation.urls")),
@@ -17,8 +20,10 @@ api_v1 = [
 urlpatterns = [
     path("healthz", common_views.healthz, name="health"),
     path("readyz", common_views.readyz, name="ready"),
+    path("metrics", common_views.metrics, name="metrics"),
     path("api/v1/", include(api_v1)),
     path("v1/", include("generation.openai_urls")),
+    path("api/schema/websocket.json", WebsocketSchemaApi.as_view(), name="schema-websocket"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     # The moderator's pages (the queue at /console/, metrics, claims) before Django admin's.

@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 from sora_social.demo.database import database_url_with_name
 from sora_social.demo.stack import LiveStack
 from sora_social.users.services import token_issue
+from tests.schema_responses import SchemaCheckedAPIClient
 from tests.users.factories import UserFactory
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -70,7 +71,7 @@ def pytest_unconfigure(config) -> None:
 
 @pytest.fixture
 def anon_client() -> APIClient:
-    return APIClient()
+    return SchemaCheckedAPIClient()
 
 
 @pytest.fixture
@@ -79,7 +80,7 @@ def client_for(db):
 
     def make(user) -> APIClient:
         _, secret = token_issue(user=user, name="pytest")
-        client = APIClient()
+        client = SchemaCheckedAPIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
         client.token_secret = secret
         return client

@@ -81,6 +81,24 @@ def test_a_service_outage_inside_a_view_is_a_json_503_with_retry_after(api, monk
     assert response.json()["error"]["code"] == f"{service}_unavailable"
 
 
+def test_a_bare_does_not_exist_in_a_view_is_a_logged_500_not_a_404(api, monkeypatch, caplog):
+    """A .get() that found nothing is a bug: a 404 would hide it. Real not-found paths raise
+    NotFound with their own code (tests across the apps hit them)."""
+    from sora_social.users.models import User
+
+    def buggy(*args, **kwargs):
+        return User.objects.get(pk=-1)
+
+    monkeypatch.setattr("sora_social.notifications.apis.notification_visible_list", buggy, raising=False)
+    monkeypatch.setattr("sora_social.notifications.selectors.notification_visible_list", buggy)
+    api.raise_request_exception = False
+    with caplog.at_level("ERROR", logger="django.request"):
+        response = api.get("/api/v1/notifications")
+    assert response.status_code == 500, response.content
+    assert response.json()["error"]["code"] == "server_error"
+    assert any(r.exc_info and r.exc_info[0] is User.DoesNotExist for r in caplog.records)
+
+
 def test_an_outage_outside_drf_is_a_json_503_too(client, monkeypatch, settings):
     """Django's own last resort (handler500), e.g. the console's session lookup failing."""
     from django.contrib.sessions.backends import db as session_db

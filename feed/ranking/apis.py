@@ -25,12 +25,9 @@ from feed.ranking.serializers import (
 )
 from feed.serializers import PostOutputSerializer, post_data, posts_data
 from generation.selectors import ContentUrls
-from sora_social.common.pagination import page_payload, page_serializer, page_size_from
+from sora_social.common.pagination import page_payload, page_serializer, page_size_from, query_bool
+from sora_social.common.schema import PAGE_PARAMS
 
-PAGE_PARAMS = [
-    OpenApiParameter("cursor", str, description="Opaque cursor from the previous page's next_cursor."),
-    OpenApiParameter("limit", int, description="Page size, 1–100 (default 20)."),
-]
 TAGS = ["feeds"]
 
 
@@ -84,7 +81,7 @@ class ForYouFeedApi(_Api):
         ),
     )
     def get(self, request: Request) -> Response:
-        explain = request.query_params.get("explain", "").lower() in {"1", "true", "yes"}
+        explain = query_bool(request, "explain")
         page = services.for_you_page(
             user=request.user,
             cursor=request.query_params.get("cursor"),
@@ -105,6 +102,7 @@ class ForYouFeedApi(_Api):
                         ),
                         "source": it["source"],
                         "explain": it["explain"] if explain else None,
+                        "propensity": it["propensity"],
                         "nudge": None,
                     }
                 )
@@ -201,7 +199,7 @@ class SteeringApi(_Api):
         request=SteeringInputSerializer,
         responses={
             200: SteeringOutputSerializer,
-            400: OpenApiResponse(description="steering_empty, steering_too_long, steering_not_understood"),
+            422: OpenApiResponse(description="steering_empty, steering_not_understood"),
         },
         tags=TAGS,
         summary='Tell your feed in words what you want more or less of ("more anime, less sports")',

@@ -11,8 +11,11 @@ class RankingConfig(AppConfig):
     def ready(self) -> None:
         # The web process ranks with the model file and topic vectors; the default worker embeds
         # posts and steering text. Both load before the process says it is ready.
-        from feed.ranking.handlers import warm_embeddings, warm_ranker
+        from feed import ports as feed_ports
+        from feed.ranking.handlers import post_embedding_queue, warm_embeddings, warm_ranker
         from sora_social.common import warmup
+
+        feed_ports.register_post_published_listener(post_embedding_queue)
 
         warmup.register("ranker", warm_ranker, roles=["web"])
         warmup.register("sentence_embeddings", warm_embeddings, roles=["default"])

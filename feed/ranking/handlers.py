@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from feed.models import Post
+
 
 def warm_ranker() -> None:
     from django.conf import settings
@@ -17,3 +22,11 @@ def warm_embeddings() -> None:
     from sora_social.common.embeddings import embed_texts
 
     embed_texts(["warm up"])
+
+
+def post_embedding_queue(*, post: Post) -> None:
+    """A post was published (feed.ports): embed its caption for candidate retrieval, through the
+    outbox, so a broker outage delays the embedding instead of losing it."""
+    from sora_social.outbox.services import outbox_send_on_commit
+
+    outbox_send_on_commit(task="ranking.post_embedding_compute", args=[post.pk])

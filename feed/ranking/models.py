@@ -1,15 +1,20 @@
 """What the ranker stores: post embeddings and counters, viewers' steering and preferences.
 
 Sessions (the frozen ranked list a for-you scroll pages through), the "seen" memory and the
-teen daily counters are short-lived and live in Redis (see `store.py`).
+teen daily counters are short-lived and live in Redis (see `store.py`); a sample of the
+sessions' candidate pools is kept here (`PoolLog`) for off-policy evaluation.
 """
 
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import BrinIndex
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+
+from feed.models import RealField
 
 
 class PostEmbedding(models.Model):
@@ -109,3 +114,44 @@ class FeedPreference(models.Model):
 
     def __str__(self) -> str:
         return f"feed preferences of {self.user_id}"
+
+
+class PoolLog(models.Model):
+    """The candidate pool of a sampled for-you session, as the logging policy saw it: what
+    off-policy evaluation needs beside the impressions (`tools/feed/offpolicy_log.py`).
+
+    The impressions say what a slot showed and with what probability; without the pool they
+    cannot say what else it could have shown, and an estimate over "what the session showed
+    from slot k on" is biased (docs/ranking.md, "Off-policy evaluation"). A sample of sessions
+    (`FEED_RANKING["POOL_LOG_SHARE"]`) keeps its pool: one row of arrays, a few kB, written once
+    when the session is built and never updated. Impressions find their session by (viewer,
+    post): a post is in at most one of a viewer's sessions while it is in the seen memory.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    # No database foreign key (as on the event log): one insert, no referential check; Django
+    # still deletes a user's rows with the user.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    session = models.CharField(max_length=16)  # the Redis session id (store.session_create)
+    created_at = models.DateTimeField()  # when the list was built (the features' "as of")
+    model = models.CharField(max_length=64, blank=True, default="")
+    explore_share = RealField()  # the share of random slots the list was built with
+    # Every candidate the ranker scored and the explorer could draw from, in the logging
+    # ranker's order: its list first, then the rest by score (so slot k's greedy pick is the
+    # first one not placed yet).
+    candidates = ArrayField(models.BigIntegerField())
+    # Slot k of the list showed candidates[shown[k]], with probability propensity[k] given the
+    # slots above (feed/ranking/explore.py).
+    shown = ArrayField(models.SmallIntegerField())
+    propensity = ArrayField(RealField())
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["user", "created_at"], name="rk_poollog_user_idx"),
+            BrinIndex(fields=["created_at"], name="rk_poollog_created_brin"),
+        ]
+
+    def __str__(self) -> str:
+        return f"pool of session {self.session} of {self.user_id} ({len(self.candidates)} candidates)"

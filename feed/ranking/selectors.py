@@ -20,12 +20,12 @@ from cameos.models import Cameo
 from feed.models import EventType, Hide, Post, Visibility
 from feed.ranking import steering as steering_math
 from feed.ranking import topics
-from feed.ranking.models import FeedPreference, ReportedPost, Steering
+from feed.ranking.models import FeedPreference, PoolLog, ReportedPost, Steering
 from feed.ranking.nudges import counts_as_watched
 from feed.selectors import PostRef, posts_page, posts_visible_to, prepared_cursor
 from sora_social.common.embeddings import EMBEDDING_DIM
-from sora_social.common.errors import ApplicationError, NotFound
-from sora_social.common.pagination import decode_cursor, encode_cursor
+from sora_social.common.errors import NotFound
+from sora_social.common.pagination import cursor_not_of_this_list, decode_cursor, encode_cursor
 from sora_social.users.models import Block, User
 
 
@@ -261,7 +261,7 @@ def _cursor_position(cursor: str | None) -> tuple[datetime, int]:
         return TOP, 2**62
     values = decode_cursor(cursor)
     if len(values) != 2 or not isinstance(values[0], datetime) or not isinstance(values[1], int):
-        raise ApplicationError("invalid_cursor", "The cursor does not belong to this list.")
+        raise cursor_not_of_this_list()
     return values[0], values[1]
 
 
@@ -375,10 +375,52 @@ def cameo_for_viewer(*, user: User, cameo_id: int) -> Cameo:
             Q(blocker_id=user.pk, blocked_id=cameo.owner_id) | Q(blocker_id=cameo.owner_id, blocked_id=user.pk)
         ).exists()
     ):
-        raise NotFound("No such cameo.", code="cameo_not_found")
+        raise NotFound("cameo_not_found", "No such cameo.")
     return cameo
 
 
 def cameo_posts_page(*, user: User, cameo: Cameo, cursor: str | None, limit: int) -> tuple[list[Post], str | None]:
     posts = _not_excluded(posts_visible_to(user).filter(post_cameos__cameo_id=cameo.pk), user)
     return _keyset(posts, cursor, limit)
+
+
+# --- pool logs (off-policy evaluation) ---------------------------------------------------------
+
+
+@dataclass
+class LoggedPool:
+    """A sampled for-you session's pool (ranking.PoolLog) as arrays: slot k showed
+    candidates[shown[k]] with probability propensity[k]."""
+
+    user_id: int
+    at: float  # epoch seconds the list was built
+    candidates: np.ndarray
+    shown: np.ndarray
+    propensity: np.ndarray
+
+
+def pool_logs_since(since: datetime, *, max_candidates: int = 2_000_000) -> list[LoggedPool]:
+    """The pool logs built since `since`, oldest first; the newest ones while their candidates
+    add up to `max_candidates` (what the evaluator can hold)."""
+    rows = (
+        PoolLog.objects.filter(created_at__gte=since)
+        .order_by("-created_at", "-id")
+        .values_list("user_id", "created_at", "candidates", "shown", "propensity")
+    )
+    out: list[LoggedPool] = []
+    total = 0
+    for user_id, at, candidates, shown, propensity in rows.iterator(chunk_size=500):
+        total += len(candidates)
+        if total > max_candidates:
+            break
+        out.append(
+            LoggedPool(
+                user_id=user_id,
+                at=at.timestamp(),
+                candidates=np.asarray(candidates, dtype=np.int64),
+                shown=np.asarray(shown, dtype=np.int64),
+                propensity=np.asarray(propensity, dtype=np.float64),
+            )
+        )
+    out.reverse()
+    return out

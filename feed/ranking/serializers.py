@@ -6,11 +6,14 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from feed.serializers import PostOutputSerializer
+from sora_social.common.serializers import InputSerializer
 
 
-class SteeringInputSerializer(serializers.Serializer):
+class SteeringInputSerializer(InputSerializer):
     text = serializers.CharField(
-        max_length=300, help_text='What you want more or less of, in words: "more anime, less sports".'
+        max_length=300,
+        trim_whitespace=False,  # the service collapses spaces; blank text is its steering_empty
+        help_text='What you want more or less of, in words: "more anime, less sports".',
     )
 
 
@@ -27,7 +30,7 @@ class SteeringOutputSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField(allow_null=True)
 
 
-class PreferenceInputSerializer(serializers.Serializer):
+class PreferenceInputSerializer(InputSerializer):
     personalized = serializers.BooleanField(
         help_text="False: for-you ranks only by what is rising and new, nothing learnt about you."
     )
@@ -54,11 +57,12 @@ class PredictedOutputSerializer(serializers.Serializer):
     watch_s = serializers.FloatField(help_text="Expected seconds watched")
 
 
-class WeightedOutputSerializer(serializers.Serializer):
+class ValueTermsOutputSerializer(serializers.Serializer):
     create = serializers.FloatField()
     remix = serializers.FloatField()
-    like = serializers.FloatField()
-    watch = serializers.FloatField()
+    friend = serializers.FloatField()
+    new_creator = serializers.FloatField()
+    hide = serializers.FloatField()
 
 
 class RerankExplainOutputSerializer(serializers.Serializer):
@@ -69,17 +73,25 @@ class RerankExplainOutputSerializer(serializers.Serializer):
     friends_quota = serializers.BooleanField(help_text="Placed by the friends quota.")
 
 
+class ExplorationOutputSerializer(serializers.Serializer):
+    explored = serializers.BooleanField(help_text="The slot was drawn at random (exploration).")
+    propensity = serializers.FloatField(help_text="Probability of this post in this slot.")
+
+
 class ExplainOutputSerializer(serializers.Serializer):
     source = serializers.CharField(help_text="The candidate source that proposed it.")
     sources = serializers.ListField(child=serializers.CharField())
     score = serializers.FloatField()
     predicted = PredictedOutputSerializer()
-    weighted = WeightedOutputSerializer(help_text="weight × prediction, summed into the value")
-    boost = serializers.FloatField(help_text="1 + friend / follow / cameo / first-post boosts")
+    value = ValueTermsOutputSerializer(
+        help_text="Each term of the value: fitted weight × predicted term (create, remix, friend·like, "
+        "new creator·like, −hide); docs/ranking.md"
+    )
+    shares = ValueTermsOutputSerializer(help_text="Each term's signed share of the value, Σ|share| = 1")
     fatigue = serializers.FloatField(help_text="< 1 when you hid this author lately")
     steer = serializers.FloatField(help_text="Your steering's pull on it, −1 … 1")
-    hide_penalty = serializers.FloatField()
     rerank = RerankExplainOutputSerializer()
+    exploration = ExplorationOutputSerializer()
 
 
 class NudgeOutputSerializer(serializers.Serializer):
@@ -97,6 +109,10 @@ class ForYouItemOutputSerializer(serializers.Serializer):
     post = PostOutputSerializer(allow_null=True)
     source = serializers.CharField(help_text="Why it is here: friends, following, cameos, chains, trending, …")
     explain = ExplainOutputSerializer(allow_null=True, help_text="With ?explain=1.")
+    propensity = serializers.FloatField(
+        allow_null=True,
+        help_text="Posts: the probability it was shown in this slot; send it back on the impression event.",
+    )
     nudge = NudgeOutputSerializer(allow_null=True)
 
 

@@ -1,7 +1,8 @@
 """Celery tasks of the ranking app: thin and idempotent, on the `default` queue.
 
 Periodic ones are declared in sora_social/periodic.py: stats_refresh (every minute),
-trending_refresh (every 5 minutes), embeddings_backfill (every 2 minutes).
+trending_refresh (every 5 minutes), embeddings_backfill (every 2 minutes), pool_logs_prune
+(daily).
 """
 
 from __future__ import annotations
@@ -41,3 +42,8 @@ def steering_embed_task(user_id: int) -> bool:
     # "applied" means it already applies to everything recent.
     services.post_embeddings_backfill(batch=256)
     return services.steering_embed(user_id=user_id) is not None
+
+
+@shared_task(name="ranking.pool_logs_prune")
+def pool_logs_prune_task() -> int:
+    return services.pool_logs_prune()

@@ -5,18 +5,31 @@ p(like), p(hide or report) — and one regression head for log(1 + seconds watch
 jointly (binary cross-entropy on each head, squared error on the watch head over the rows
 with a view). Inputs are standardised with the training set's mean and std, which travel
 with the weights. torch trains; numpy runs it (`model.MLPModel`).
+
+The holdout is a split in time: the heads learn from the earlier 90 % of impressions and are
+graded on the latest 10 % (a random split would let a post's or a viewer's later behaviour leak
+into training). The same later rows fit the value weights (value.py): how much each predicted
+term is worth to the objective, measured on impressions the heads never saw.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import numpy as np
 
-from feed.ranking.features import FEATURES
+from feed.ranking.features import FEATURES, INDEX
 from feed.ranking.model import PROB_HEADS, MLPModel
+from feed.ranking.value import (
+    DEFAULT_FIRST_POST_HOURS,
+    TERMS,
+    fit_value_weights,
+    objective_of,
+    realised_terms,
+    value_terms,
+)
 
 
 @dataclass
@@ -25,6 +38,12 @@ class TrainingSet:
     y: np.ndarray  # (n, 4) float32 in the order of PROB_HEADS
     watch_s: np.ndarray  # (n,) seconds watched (0 without a view)
     viewed: np.ndarray  # (n,) bool
+    t: np.ndarray  # (n,) when the impression was shown (epoch seconds): the holdout is the latest rows
+    extra: dict[str, np.ndarray] = field(default_factory=dict)  # per-row columns a reader adds (ids, ...)
+
+    def rows(self, idx: np.ndarray) -> TrainingSet:
+        extra = {k: v[idx] for k, v in self.extra.items()}
+        return TrainingSet(self.x[idx], self.y[idx], self.watch_s[idx], self.viewed[idx], self.t[idx], extra)
 
     def __len__(self) -> int:
         return len(self.x)
@@ -54,6 +73,32 @@ def evaluate(model: MLPModel, data: TrainingSet) -> dict[str, float | None]:
     return out
 
 
+def time_split(t: np.ndarray, holdout: float) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices (train, holdout): the holdout is the latest `holdout` share by time."""
+    order = np.argsort(t, kind="stable")
+    cut = int(len(t) * (1 - holdout))
+    return order[:cut], order[cut:]
+
+
+def fit_weights(model: MLPModel, data: TrainingSet, objective: dict[str, float]) -> dict[str, float]:
+    """Value weights (value.py) fitted on `data`, rows the model did not learn from."""
+    x = data.x
+    pred = model.predict(x)
+    age_hours = -24.0 * np.log(np.clip(x[:, INDEX["freshness"]], 1e-12, 1.0))
+    predicted = value_terms(x, pred, age_hours=age_hours)
+    early = x[:, INDEX["early_post"]] * (age_hours <= DEFAULT_FIRST_POST_HOURS)
+    realised = realised_terms(
+        created=data.y[:, 1],
+        remixed=data.y[:, 0],
+        liked=data.y[:, 2],
+        hid=data.y[:, 3],
+        friend=x[:, INDEX["friend"]],
+        early=early,
+    )
+    weights = fit_value_weights(predicted, realised, objective)
+    return {t: round(float(w), 6) for t, w in zip(TERMS, weights.tolist(), strict=True)}
+
+
 def train_mlp(
     data: TrainingSet,
     *,
@@ -63,8 +108,11 @@ def train_mlp(
     lr: float = 3e-3,
     holdout: float = 0.1,
     seed: int = 0,
+    objective: dict[str, float] | None = None,
     say: Callable[[str], None] = lambda _m: None,
 ) -> tuple[MLPModel, dict]:
+    """Train on the earlier rows, grade on the latest (`holdout` share), fit the value weights
+    for `objective` (default: value.DEFAULT_OBJECTIVE) on those latest rows."""
     import torch
     from torch import nn
 
@@ -72,9 +120,7 @@ def train_mlp(
         raise ValueError(f"only {len(data)} training rows; the cold-start heuristic stays in use")
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    order = rng.permutation(len(data))
-    cut = int(len(data) * (1 - holdout))
-    tr, te = order[:cut], order[cut:]
+    tr, te = time_split(data.t, holdout)
     mean = data.x[tr].mean(axis=0)
     std = data.x[tr].std(axis=0)
     std[std < 1e-6] = 1.0
@@ -125,9 +171,17 @@ def train_mlp(
     }
     meta = {"features": FEATURES, "hidden": hidden, "epochs": epochs, "rows": len(data)}
     model = MLPModel(weights, meta)
-    holdout_set = TrainingSet(data.x[te], data.y[te], data.watch_s[te], data.viewed[te])
+    holdout_set = data.rows(te)
     metrics = evaluate(model, holdout_set)
+    objective = objective_of(objective)
     model.meta.update(
-        {"holdout_metrics": metrics, "trained_at": datetime.now(UTC).isoformat(timespec="seconds"), "kind": "mlp"}
+        {
+            "holdout_metrics": metrics,
+            "holdout": f"the latest {holdout:.0%} of impressions by time",
+            "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "kind": "mlp",
+            "objective": objective,
+            "value_weights": fit_weights(model, holdout_set, objective),
+        }
     )
     return model, metrics

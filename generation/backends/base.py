@@ -24,13 +24,18 @@ ProgressCallback = Callable[[int, float], None]
 
 
 class BackendError(Exception):
-    """A render failed. `code` is machine-readable; `retryable` says whether trying again may help."""
+    """A render failed. `code` is machine-readable; `retryable` says whether trying again may help.
 
-    def __init__(self, code: str, message: str, *, retryable: bool) -> None:
+    `retry_after_s` set means "not now": every server that could render it is busy (429) or
+    down (5xx). The job should wait that long and go again, without counting an attempt.
+    """
+
+    def __init__(self, code: str, message: str, *, retryable: bool, retry_after_s: float | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.retryable = retryable
+        self.retry_after_s = retry_after_s
 
     def __repr__(self) -> str:
         return f"BackendError(code={self.code!r}, message={self.message!r}, retryable={self.retryable})"
@@ -60,6 +65,7 @@ class RenderRequest:
       (lets the remote backend call the server's own remix endpoint).
     - `extend_frames`: a video to continue from its last frame.
     - `input_reference`: an image to start from (OpenAI's `input_reference`).
+    - `client_ref`: the job and attempt it renders for, so a remote create sent twice renders once.
     """
 
     prompt: str
@@ -73,6 +79,8 @@ class RenderRequest:
     remix_remote_id: str | None = None
     extend_frames: np.ndarray | None = None
     input_reference: np.ndarray | None = None
+    # A stable name for this attempt of this job (a remote server's Idempotency-Key).
+    client_ref: str = ""
 
     def __post_init__(self) -> None:
         if not self.prompt or not self.prompt.strip():
@@ -150,16 +158,27 @@ def get_backend(name: str | None = None) -> VideoBackend:
         if name == "embedded":
             from generation.backends.embedded import EmbeddedBackend
 
-            backend = EmbeddedBackend(device=settings.GENERATION_DEVICE)
+            backend = EmbeddedBackend(
+                device=settings.GENERATION_DEVICE, batch_on_cpu=settings.GENERATION_EMBEDDED_CPU_BATCH
+            )
         elif name == "remote":
             from generation.backends.remote import RemoteBackend
 
             backend = RemoteBackend(
                 base_url=settings.GENERATION_REMOTE_URL,
                 api_key=settings.GENERATION_REMOTE_API_KEY,
+                flavour=settings.GENERATION_REMOTE_FLAVOUR,
+                endpoints=settings.GENERATION_REMOTE_ENDPOINTS,
                 model=settings.GENERATION_REMOTE_MODEL,
                 poll_s=settings.GENERATION_REMOTE_POLL_S,
                 timeout_s=settings.GENERATION_REMOTE_TIMEOUT_S,
+                steps=settings.GENERATION_REMOTE_STEPS,
+                guidance_scale=settings.GENERATION_REMOTE_GUIDANCE_SCALE,
+                negative_prompt=settings.GENERATION_REMOTE_NEGATIVE_PROMPT,
+                fps=settings.GENERATION_REMOTE_FPS,
+                backoff_s=settings.GENERATION_REMOTE_BACKOFF_S,
+                backoff_max_s=settings.GENERATION_REMOTE_BACKOFF_MAX_S,
+                discovery_ttl_s=settings.GENERATION_REMOTE_DISCOVERY_TTL_S,
             )
         elif name == "diffusers":
             from generation.backends.diffusers_backend import DiffusersBackend
@@ -195,6 +214,22 @@ def backend_refusal(name: str, *, kind: str, cameo_count: int, has_input_referen
         return None
     refusal = check(kind=kind, cameo_count=cameo_count, has_input_reference=has_input_reference)
     return None if refusal is None else (refusal.code, refusal.message)
+
+
+def backend_batch_group(name: str, *, kind: str, cameo_count: int, has_input_reference: bool) -> str | None:
+    """Which jobs backend `name` can render together in one model pass with a job of this kind
+    and conditioning: a group name (jobs of the same group, length and size share a pass), or
+    None when such a job renders alone. A backend says so with a `batch_group(...)` method;
+    one without it (the remote API: one request per video) renders every job alone."""
+    group = getattr(get_backend(name), "batch_group", None)
+    if not callable(group):
+        return None
+    return group(kind=kind, cameo_count=cameo_count, has_input_reference=has_input_reference)
+
+
+def backend_batch_limit(name: str) -> int:
+    """The most jobs backend `name` takes in one pass (its `max_batch`; 1 without one)."""
+    return max(1, int(getattr(get_backend(name), "max_batch", 1) or 1))
 
 
 def reset_backends() -> None:

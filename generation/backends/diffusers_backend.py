@@ -249,6 +249,13 @@ class DiffusersBackend:
             )
         return None
 
+    def batch_group(self, *, kind: str, cameo_count: int, has_input_reference: bool) -> str | None:
+        """Text-to-video jobs share one pipeline call (a list of prompts, one generator each) at
+        this backend's step count; a start image or a source video goes one per call."""
+        if kind == CREATE and not cameo_count and not has_input_reference:
+            return f"t2v-{self.steps}steps"
+        return None
+
     # --- loading --------------------------------------------------------------------------
 
     def pipeline(self) -> Any:

@@ -66,18 +66,28 @@ class EmbeddedBackend:
         checkpoint: str | None = None,
         max_batch: int = MAX_BATCH,
         pipeline: Any | None = None,
+        batch_on_cpu: bool = False,
     ) -> None:
         self.device = resolve_device(device)
         self.checkpoint = checkpoint
         self.max_batch = max(1, max_batch)
+        self.batch_on_cpu = batch_on_cpu
         # A pipeline can be handed in (tests of the batching, a preloaded model); else lazy.
         self._pipeline = pipeline
         self._lock = threading.Lock()
 
     @property
     def batches(self) -> bool:
-        """Whether compatible requests share one pass (on CUDA only)."""
-        return self.device.startswith("cuda")
+        """Whether compatible requests share one pass: on CUDA, and on CPU when asked to
+        (GENERATION_EMBEDDED_CPU_BATCH; a clip may then differ in the last bit from the same
+        seed drawn alone)."""
+        return self.device.startswith("cuda") or self.batch_on_cpu
+
+    def batch_group(self, *, kind: str, cameo_count: int, has_input_reference: bool) -> str:
+        """Jobs that share one `generate` pass: every kind draws from noise in one window schedule
+        (cameos are per-sample tokens, a remix parent a per-sample start), except extensions
+        (and an input reference, drawn as a one-frame extension), which start from known frames."""
+        return "extend" if kind == "extend" or has_input_reference else "draw"
 
     def pipeline(self) -> Any:
         """The model pipeline, loaded on first use (seconds; weights from the package)."""
@@ -92,6 +102,7 @@ class EmbeddedBackend:
                         ) from exc
                     try:
                         self._pipeline = VideoModelPipeline.load(checkpoint=self.checkpoint, device=self.device)
+                        self._pipeline.batch_on_cpu = self.batch_on_cpu
                     except FileNotFoundError as exc:
                         raise BackendError(
                             "model_unavailable",

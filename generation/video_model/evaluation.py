@@ -14,7 +14,18 @@ largest connected blob per frame is the main object. From it:
 
 Each measure is taken on the model's clips, on real procedural clips of the same specs, and
 on an untrained model's clips. The prompts are held out: paraphrase templates and phrasings
-that the training caption table does not contain.
+that the training caption table does not contain. A second, simpler detector
+(`plain_detector`: no room model, no training threshold, no palette) judges colour and
+direction beside the first.
+
+Two splits of held-out prompts, drawn the same way under different seeds:
+* `dev` (DEV_SEED): for choosing among runs, checkpoints, sampling settings; run it as often
+  as you like; the report goes to var/ (not shipped);
+* `report` (REPORT_SEED): the number the README quotes, run once per shipped weights file
+  after everything is chosen. Each report run is appended to `weights/report_log.json`
+  (weights hash, step, when); a second report run on weights already reported is refused
+  unless asked for with `again=True` (`--again`), and the log then shows it.
+The report names the weights it describes: the file's sha256 and its training step.
 
 Plain module; no Django.
 """
@@ -33,7 +44,14 @@ from pathlib import Path
 
 import numpy as np
 
-from generation.video_model import data
+from generation.video_model import data, plain_detector
+
+# Checkpoints 16,000 to 21,500 were compared on 1234 (the old evaluation seed) and the
+# guidance scale on 777: both are development seeds now. The report seed had not been used
+# before the first report under it.
+DEV_SEED = 1234
+REPORT_SEED = 4_241_977
+SPLITS = {"dev": DEV_SEED, "report": REPORT_SEED}
 
 FOREGROUND_THRESHOLD = data.FOREGROUND_THRESHOLD
 MIN_AREA = 4  # px: smaller blobs are noise
@@ -95,6 +113,8 @@ def eval_cases(
 ) -> list[EvalCase]:
     """Held-out prompts with the specs they describe (for real clips and for judging)."""
     rng = np.random.default_rng(seed)
+    # The sampler's noise seeds come from the split's seed too, so no two splits share noise.
+    noise_base = int(np.random.default_rng([seed, 1]).integers(0, 2**30))
     cases: list[EvalCase] = []
     motions = ["drop", "throw", "slide", "roll", "rise", "jump", "static"]
     weights = np.array([0.24, 0.14, 0.16, 0.12, 0.14, 0.12, 0.08])
@@ -116,7 +136,7 @@ def eval_cases(
                 phrase = str(rng.choice(data._motion_phrases(motion, spec.direction, count, spec.variant)))
                 prompt = f"{subject} {phrase}" + str(rng.choice(data.SUFFIXES))
             if prompt not in data.captions_for_key(key, limit=data.caption_limit(key)):
-                return EvalCase(prompt, spec, paraphrase, seed=10_000 + i)
+                return EvalCase(prompt, spec, paraphrase, seed=noise_base + i)
         raise RuntimeError("could not find a held-out prompt")
 
     for i in range(n_prompts):
@@ -133,7 +153,7 @@ def eval_cases(
         name = str(rng.choice(data.HELDOUT_CAMEO_NAMES))
         phrase = str(rng.choice(data._motion_phrases(motion, spec.direction, key[2], spec.variant)))
         distractors = [data.random_texture(tex_rng) for _ in range(7)]
-        cases.append(EvalCase(f"{name} {phrase}", spec, False, 20_000 + i, texture, distractors))
+        cases.append(EvalCase(f"{name} {phrase}", spec, False, noise_base + 100_000 + i, texture, distractors))
     return cases
 
 
@@ -389,6 +409,32 @@ def model_clips(
     return clips
 
 
+def weights_identity(path: str | Path | None) -> dict:
+    """What a report is about: the weights file, its sha256 and the training step it holds."""
+    import hashlib
+
+    import torch
+
+    from generation.video_model.training import SHIPPED_WEIGHTS
+
+    file = Path(path) if path is not None else SHIPPED_WEIGHTS
+    digest = hashlib.sha256()
+    with file.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    blob = torch.load(file, map_location="cpu", weights_only=False)
+    step = None
+    if isinstance(blob, dict) and "step" in blob:
+        # A training checkpoint counts its steps from where it was started (step_offset).
+        step = int(blob["step"]) + int(blob.get("step_offset", 0) if "ema" in blob else 0)
+    return {
+        "file": "shipped" if path is None else str(path),
+        "sha256": digest.hexdigest(),
+        "step": step,
+        "bytes": file.stat().st_size,
+    }
+
+
 def evaluate(
     checkpoint: str | None = None,
     *,
@@ -399,15 +445,25 @@ def evaluate(
     guidance: float | None = None,
     include_untrained: bool = True,
     threads: int = 2,
-    seed: int = 1234,
+    split: str = "dev",
+    seed: int | None = None,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> dict:
-    """The whole evaluation; returns the JSON-ready report."""
+    """The whole evaluation on one split (`dev` or `report`); returns the JSON-ready report.
+
+    `seed` may replace the dev split's seed (another development set); the report split's
+    seed is fixed.
+    """
     import torch
 
     from generation.video_model.model import STDiT
     from generation.video_model.pipeline import DEFAULT_GUIDANCE, DEFAULT_STEPS, VideoModelPipeline
 
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {', '.join(SPLITS)}")
+    if split == "report" and seed not in (None, REPORT_SEED):
+        raise ValueError("the report split's seed is fixed (REPORT_SEED); use the dev split for other seeds")
+    seed = SPLITS[split] if seed is None else seed
     torch.set_num_threads(threads)
     pipe = VideoModelPipeline.load(checkpoint)
     cases = eval_cases(n_prompts, n_drop_extra, n_cameo, seed=seed, size=pipe.config.size)
@@ -418,9 +474,11 @@ def evaluate(
     report: dict = {
         "model": pipe.model_name,
         "checkpoint": str(checkpoint or "shipped"),
+        "weights": weights_identity(checkpoint),
+        "split": split,
+        "seed": seed,
         "steps": steps or DEFAULT_STEPS,
         "guidance": DEFAULT_GUIDANCE if guidance is None else guidance,
-        "seed": seed,
         "prompts": {
             "appearance": n_prompts + n_drop_extra,
             "cameo": n_cameo,
@@ -430,38 +488,112 @@ def evaluate(
         "machine": platform.platform(),
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
-    report["real_clips"] = score(cases, real_clips(cases, pipe.config.size), pipe.fps)
-    report["trained"] = score(
-        cases, model_clips(pipe, cases, steps=steps, guidance=guidance, progress=stage("trained")), pipe.fps
-    )
+    sets = {"real_clips": real_clips(cases, pipe.config.size)}
+    sets["trained"] = model_clips(pipe, cases, steps=steps, guidance=guidance, progress=stage("trained"))
     if include_untrained:
         torch.manual_seed(0)
         untrained = VideoModelPipeline(STDiT(pipe.config), name="untrained")
         untrained.embed_fn = pipe.embed_fn
         untrained._embedding_cache = pipe._embedding_cache
-        report["untrained"] = score(
-            cases, model_clips(untrained, cases, steps=steps, guidance=guidance, progress=stage("untrained")), pipe.fps
-        )
+        sets["untrained"] = model_clips(untrained, cases, steps=steps, guidance=guidance, progress=stage("untrained"))
+    for name, clips in sets.items():
+        report[name] = score(cases, clips, pipe.fps)
+    # The second detector, on the same clips: colour and direction only (see plain_detector).
+    report["second_detector"] = {name: plain_detector.score(cases, clips) for name, clips in sets.items()}
+    report["detectors_agree"] = {name: _agreement(cases, clips) for name, clips in sets.items()}
     return report
+
+
+def _agreement(cases: list[EvalCase], clips: list[np.ndarray]) -> dict:
+    """How often the two detectors give the same verdict (right or wrong) on one clip."""
+    colour, direction = [], []
+    for case, clip in zip(cases, clips, strict=True):
+        if case.cameo is not None:
+            continue
+        main_colour, _ = judge_appearance(main_track(clip))
+        colour.append((main_colour == case.main.colour) == (plain_detector.judge_colour(clip) == case.main.colour))
+        if case.spec.direction:
+            direction.append(
+                judge_direction(main_track(clip), case.spec.direction)
+                == plain_detector.judge_direction(clip, case.spec.direction)
+            )
+    return {
+        "colour": round(float(np.mean(colour)), 4) if colour else None,
+        "direction": round(float(np.mean(direction)), 4) if direction else None,
+    }
+
+
+# --- The report log -------------------------------------------------------------------------
+
+REPORT_LOG = Path(__file__).resolve().parent / "weights" / "report_log.json"
+
+
+class ReportSeedUsed(Exception):
+    """These weights were already reported on the report split."""
+
+
+def report_log(path: Path = REPORT_LOG) -> list[dict]:
+    return json.loads(path.read_text()) if path.exists() else []
+
+
+def check_report_allowed(sha256: str, *, again: bool, path: Path = REPORT_LOG) -> None:
+    earlier = [entry for entry in report_log(path) if entry["sha256"] == sha256]
+    if earlier and not again:
+        raise ReportSeedUsed(
+            f"these weights (sha256 {sha256[:12]}...) were reported on the report split on "
+            f"{earlier[-1]['when']}; choose on the dev split, or pass --again to run the report once more "
+            "(it is logged)"
+        )
+
+
+def log_report(report: dict, *, again: bool, path: Path = REPORT_LOG) -> dict:
+    """Append this report run to the log; returns the entry (also put into the report)."""
+    log = report_log(path)
+    entry = {
+        "sha256": report["weights"]["sha256"],
+        "step": report["weights"]["step"],
+        "seed": report["seed"],
+        "when": report["when"],
+        "again": again,
+    }
+    log.append(entry)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(log, indent=2) + "\n")
+    return {
+        "runs_on_report_seed": len(log),
+        "distinct_weights_reported": len({e["sha256"] for e in log}),
+        "runs_for_these_weights": sum(e["sha256"] == entry["sha256"] for e in log),
+    }
 
 
 # --- Command line ---------------------------------------------------------------------------
 
 DEFAULT_OUTPUT = "generation/video_model/weights/eval.json"
+DEV_OUTPUT = "var/video_model/eval-dev.json"
 
 
 def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
     """Options shared by `python -m generation.video_model.evaluation` and `eval_video_model`."""
     parser = parser or argparse.ArgumentParser(description="Evaluate the embedded video model.")
     parser.add_argument("--checkpoint", default=None, help="weights or checkpoint file (default: shipped)")
-    parser.add_argument("--output", default=DEFAULT_OUTPUT, help="where to write the JSON report")
+    parser.add_argument(
+        "--split",
+        choices=sorted(SPLITS),
+        default="dev",
+        help="dev: choose runs, checkpoints and settings here (any number of times); "
+        "report: the shipped number, once per weights file (default: dev)",
+    )
+    parser.add_argument(
+        "--output", default=None, help=f"where to write the JSON (default: {DEV_OUTPUT}; report: {DEFAULT_OUTPUT})"
+    )
     parser.add_argument("--prompts", type=int, default=240, help="held-out appearance/motion prompts")
     parser.add_argument("--drop-prompts", type=int, default=40, help="extra drop prompts for physics")
     parser.add_argument("--cameo-prompts", type=int, default=40)
     parser.add_argument("--steps", type=int, default=None, help="sampling steps (default: the pipeline's)")
     parser.add_argument("--guidance", type=float, default=None)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--seed", type=int, default=1234)
+    parser.add_argument("--seed", type=int, default=None, help=f"dev split only (default {DEV_SEED})")
+    parser.add_argument("--again", action="store_true", help="report split: weights already reported (logged)")
     parser.add_argument("--skip-untrained", action="store_true", help="leave out the untrained baseline")
     return parser
 
@@ -478,6 +610,13 @@ def run_from_args(args: argparse.Namespace, say: Callable[[str], None] = print) 
         if done >= total:
             bar.close()
 
+    split = getattr(args, "split", None) or "dev"
+    again = bool(getattr(args, "again", False))
+    if split == "report":
+        if args.seed not in (None, REPORT_SEED):
+            raise SystemExit("--seed is for the dev split; the report split's seed is fixed")
+        # Refuse before minutes of rendering, not after.
+        check_report_allowed(weights_identity(args.checkpoint)["sha256"], again=again)
     report = evaluate(
         args.checkpoint,
         n_prompts=args.prompts,
@@ -487,17 +626,22 @@ def run_from_args(args: argparse.Namespace, say: Callable[[str], None] = print) 
         guidance=args.guidance,
         include_untrained=not args.skip_untrained,
         threads=args.threads,
+        split=split,
         seed=args.seed,
         progress=progress,
     )
-    out = Path(args.output)
+    if split == "report":
+        report["report_seed_log"] = log_report(report, again=again)
+    out = Path(args.output or (DEFAULT_OUTPUT if split == "report" else DEV_OUTPUT))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")
-    t = report["trained"]
+    t, second = report["trained"], report["second_detector"]["trained"]
     say(
-        f"wrote {out}: colour {t['colour_adherence']}, shape {t['shape_adherence']}, "
+        f"wrote {out} ({split} split, seed {report['seed']}, weights {report['weights']['sha256'][:12]} "
+        f"step {report['weights']['step']}): colour {t['colour_adherence']}, shape {t['shape_adherence']}, "
         f"direction {t['direction_adherence']}, physics {t['physics_pass_rate']}, "
-        f"cameo PSNR {t['cameo_psnr_db']} dB"
+        f"cameo PSNR {t['cameo_psnr_db']} dB; second detector: colour {second['colour_adherence']}, "
+        f"direction {second['direction_adherence']}"
     )
     return report
 

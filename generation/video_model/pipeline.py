@@ -19,7 +19,8 @@ How each request is served:
   the window; only new frames are returned.
 * The noise comes from a generator seeded by the request's seed, so one request gives the
   same frames every time. On CPU every request runs alone (identical frames whatever else is
-  asked for); on CUDA requests of the same length run as one batch under bf16 autocast.
+  asked for) unless ``batch_on_cpu`` is set; on CUDA requests of the same length run as one
+  batch under bf16 autocast.
 
 Plain module (torch, numpy, OpenCV); no Django; never downloads anything.
 """
@@ -136,6 +137,10 @@ class VideoModelPipeline:
         self.fps = self.config.fps
         self.height = self.width = self.config.size
         self._embedding_cache: dict[str, np.ndarray] = {}
+        # Draw compatible requests together on CPU too (the gpu worker's batches, measured by
+        # benchmarks/bench_batched_worker.py); off by default: alone, a seed's frames never
+        # depend on what else is drawn.
+        self.batch_on_cpu = False
         self.embed_fn: Callable[[list[str]], np.ndarray] | None = None
 
     @classmethod
@@ -362,7 +367,7 @@ class VideoModelPipeline:
         requests = list(requests)
         for r in requests:
             self._prepare(r)  # refuse bad input before any work
-        if self.device.type == "cuda":
+        if self.device.type == "cuda" or self.batch_on_cpu:
             groups: dict[tuple, list[int]] = {}
             for i, r in enumerate(requests):
                 key = (int(r.seconds), int(r.steps or DEFAULT_STEPS), r.extend_frames is not None)

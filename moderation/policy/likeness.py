@@ -181,6 +181,29 @@ def mentioned_handles(prompt: str) -> list[str]:
     return seen
 
 
+# A mention may name a cameo whose name has spaces ("@Blue Mug"): up to 3 more words count.
+_MENTION_PHRASE = re.compile(r"(?<![\w.@])@([a-z0-9_](?:[a-z0-9_.\-]{0,38}[a-z0-9_])?)((?: [a-z0-9_][\w.\-]*){0,3})")
+
+
+def mention_phrases(prompt: str) -> list[tuple[str, list[str]]]:
+    """Each @mention once, as (handle, the phrases it may stand for, longest first):
+    "@blue mug dances" gives ("blue", ["blue mug dances", "blue mug", "blue"]), "@alice-themed"
+    ("alice-themed", ["alice-themed", "alice"]). The caller looks
+    them up: a mention names a cameo by one of these, or nothing (then it is plain text)."""
+    out: list[tuple[str, list[str]]] = []
+    seen: set[str] = set()
+    for handle, rest in _MENTION_PHRASE.findall(fold(prompt)):
+        words = [handle, *rest.split()]
+        phrases = [" ".join(words[:n]).rstrip(".") for n in range(len(words), 0, -1)]
+        if "-" in handle:  # "@alice-themed" still refers to @alice (as in check_likeness)
+            phrases.append(handle.split("-")[0])
+        key = phrases[0]
+        if key not in seen:
+            seen.add(key)
+            out.append((handle, phrases))
+    return out
+
+
 # --- a private person's likeness ----------------------------------------------------------------
 _REL = (
     r"(?:neighbou?rs?|boss(?:es)?|managers?|co-?workers?|colleagues?|teachers?|professors?|classmates?|landlords?|"
@@ -268,9 +291,17 @@ def _private_likeness(prompt: str, cameos: Sequence[CameoSubject]) -> tuple[str,
     return None
 
 
-def check_likeness(prompt: str, cameos: Sequence[CameoSubject] = ()) -> PolicyResult:
-    """Block a prompt that depicts a real person who is not one of the featured cameos."""
+def check_likeness(
+    prompt: str, cameos: Sequence[CameoSubject] = (), *, plain_mentions: Iterable[str] = ()
+) -> PolicyResult:
+    """Block a prompt that depicts a real person who is not one of the featured cameos.
+
+    plain_mentions: @handles the caller looked up (`mention_phrases`) and found to name no cameo
+    ("a neon sign that says @home": plain text), or a featured cameo by its multi-word name
+    ("@Blue Mug"). Every other mention must be a featured cameo's.
+    """
     allowed_handles = set().union(*(c.mention_handles() for c in cameos)) if cameos else set()
+    allowed_handles |= {h.lower() for h in plain_mentions}
     # "@alice-themed" still refers to @alice: a mention counts as featured if it or its part
     # before a hyphen is a featured cameo's handle.
     strangers = [

@@ -1,7 +1,7 @@
 """The policy checks as generation, feed and the moderation console call them.
 
 The only Django-facing part of moderation.policy: it reads the MODERATION_REMOTE_* settings and
-the banned-media list from the database, then calls the plain modules. Checks have no side
+the banned-media list from its own table (store.py), then calls the plain modules. Checks have no side
 effects; `banned_media_add` / `banned_media_remove` are the write use-cases for the list.
 
 Settings read (all optional, through django.conf.settings with these defaults):
@@ -20,12 +20,12 @@ import numpy as np
 from django.conf import settings
 from django.db import transaction
 
-from moderation.models import BannedMediaHash
 from moderation.policy.media import check_media, frame_hashes
 from moderation.policy.pipeline import check_prompt
 from moderation.policy.remote import RemoteConfig
 from moderation.policy.restrictions import check_cameo_restrictions
 from moderation.policy.result import PolicyResult
+from moderation.policy.store import BannedMediaHash
 from moderation.policy.subjects import CameoSubject
 from sora_social.common.errors import ApplicationError
 
@@ -45,10 +45,19 @@ def remote_config() -> RemoteConfig | None:
     )
 
 
-def prompt_check(prompt: str, *, cameos: Sequence[CameoSubject] = (), viewer_is_minor: bool = False) -> PolicyResult:
+def prompt_check(
+    prompt: str,
+    *,
+    cameos: Sequence[CameoSubject] = (),
+    viewer_is_minor: bool = False,
+    plain_mentions: Sequence[str] = (),
+) -> PolicyResult:
     """Rules, classifier, likeness guard, the featured cameos' restrictions, then (if configured)
-    the remote model. Block -> refuse the job; review -> hold it for a moderator; allow -> go."""
-    return check_prompt(prompt, cameos=cameos, viewer_is_minor=viewer_is_minor, remote=remote_config())
+    the remote model. Block -> refuse the job; review -> hold it for a moderator; allow -> go.
+    plain_mentions: see `check_prompt`."""
+    return check_prompt(
+        prompt, cameos=cameos, viewer_is_minor=viewer_is_minor, remote=remote_config(), plain_mentions=plain_mentions
+    )
 
 
 def cameo_restrictions_check(prompt: str, cameos: Sequence[CameoSubject]) -> PolicyResult:

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.urls import Resolver404, resolve
 
 from sora_social.common.errors import error_body
+from sora_social.common.openai_errors import openai_error
 
 MULTIPART_OVERHEAD_BYTES = 1024 * 1024  # boundaries, part headers and the form's other fields
 
@@ -40,7 +41,8 @@ def request_body_limit(*, path: str, content_type: str) -> int:
 def refusal_body(*, path: str, code: str, message: str, **extra: object) -> bytes:
     """A refusal in the error shape of the API `path` belongs to (OpenAI's under /v1/)."""
     if path.startswith("/v1/"):
-        body = {"error": {"code": code, "message": message, "type": "invalid_request_error", "param": None}}
+        # Every refusal here is a 4xx the server sends as it is (413, 414, 431, 400): only the body.
+        body = openai_error(status=400, code=code, message=message).body
     else:
         body = error_body(code, message, **extra)
     return json.dumps(body).encode()

@@ -1,12 +1,17 @@
 """One error shape for the whole API: {"error": {"code", "message", "fields"}}.
 
-Services raise `ApplicationError` (or Django's ValidationError / PermissionDenied /
-ObjectDoesNotExist); they never raise DRF exceptions. `exception_handler` turns all of
-them into the error shape with a 4xx status.
+Services raise `ApplicationError` (or Django's ValidationError / PermissionDenied); they
+never raise DRF exceptions. `exception_handler` turns all of them into the error shape with a
+4xx status. Every constructor takes `(code, message)`, in that order.
+
+Something a client asked for that does not exist (or that they may not see) is a `NotFound`
+raised on purpose, with its own code. A bare `ObjectDoesNotExist` (a `.get()` that found
+nothing) is not turned into a 404: it is a bug, and it is a logged 500.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
@@ -17,6 +22,8 @@ from rest_framework import exceptions as drf_exceptions
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+logger = logging.getLogger(__name__)
 
 
 class ApplicationError(Exception):
@@ -43,7 +50,7 @@ class ApplicationError(Exception):
 
 
 class NotFound(ApplicationError):
-    def __init__(self, message: str = "Not found.", code: str = "not_found") -> None:
+    def __init__(self, code: str, message: str) -> None:
         super().__init__(code, message, status_code=status.HTTP_404_NOT_FOUND)
 
 
@@ -109,7 +116,9 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
 
     service = outage_of(exc)
     if service is not None:
-        # A backing service is down or out of connections: a clean, retryable answer.
+        # A backing service is down or out of connections: a clean, retryable answer. Logged
+        # with its traceback: a deadlock or a lock timeout also lands here, and those are bugs.
+        logger.warning("%s unavailable: %s: %s", service, type(exc).__name__, exc, exc_info=exc)
         return Response(
             error_body(
                 f"{service}_unavailable",
@@ -136,8 +145,10 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         fields = {k: _messages(v) for k, v in fields.items()}
         code = getattr(exc, "code", None) or "invalid"
         return Response(error_body(code, _first_message(fields), fields), status=400)
-    if isinstance(exc, Http404 | ObjectDoesNotExist):
+    if isinstance(exc, Http404):  # a URL that names nothing (and get_object_or_404)
         return Response(error_body("not_found", "Not found."), status=404)
+    if isinstance(exc, ObjectDoesNotExist):
+        return None  # a .get() that found nothing: a bug, not a 404 (a 500, logged by Django)
     if isinstance(exc, DjangoPermissionDenied):
         return Response(error_body("permission_denied", str(exc) or "Permission denied."), status=403)
 

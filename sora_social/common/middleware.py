@@ -15,16 +15,14 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from whitenoise.middleware import WhiteNoiseMiddleware
 
-from sora_social.common.errors import error_body
 from sora_social.common.request_id import current_request_id
 
 
-class _BothModes:
-    """Base of a middleware that works under WSGI (sync) and ASGI (async) without a thread
-    hop: ``before`` may answer early, ``after`` may change the response; neither blocks."""
+class _Adaptive:
+    """A middleware that runs in whichever mode the chain around it runs (WSGI or ASGI)."""
 
     sync_capable = True
     async_capable = True
@@ -34,6 +32,11 @@ class _BothModes:
         self.async_mode = iscoroutinefunction(get_response)
         if self.async_mode:
             markcoroutinefunction(self)
+
+
+class _BothModes(_Adaptive):
+    """Base of a middleware that works under WSGI (sync) and ASGI (async) without a thread
+    hop: ``before`` may answer early, ``after`` may change the response; neither blocks."""
 
     def before(self, request: HttpRequest) -> HttpResponse | None:
         return None
@@ -124,7 +127,12 @@ class RejectNulCharactersMiddleware(_BothModes):
         if "\x00" in request.path or any(
             "\x00" in k or "\x00" in v for k, values in request.GET.lists() for v in values
         ):
-            return JsonResponse(error_body("invalid_characters", "The URL contains a NUL character."), status=400)
+            from sora_social.common.body_limits import refusal_body
+
+            body = refusal_body(
+                path=request.path, code="invalid_characters", message="The URL contains a NUL character."
+            )
+            return HttpResponse(body, status=400, content_type="application/json")
         return None
 
 
@@ -182,3 +190,46 @@ class StaticFilesMiddleware(WhiteNoiseMiddleware):
         if static_file is not None:
             return self.serve(static_file, request)
         return await self.get_response(request)
+
+
+class RequestMetricsMiddleware(_BothModes):
+    """Prometheus: each request's latency by route pattern (common/metrics.py)."""
+
+    def before(self, request: HttpRequest) -> None:
+        request._metrics_started = time.perf_counter()
+        return None
+
+    def after(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        from sora_social.common.metrics import observe_request
+
+        observe_request(request, response.status_code, time.perf_counter() - request._metrics_started)
+        return response
+
+
+class DatabaseRoutingMiddleware(_Adaptive):
+    """Per-request state of the primary/replica router (common/db_router.py), and
+    read-your-writes: after a request in which a signed-in user wrote, the primary's WAL
+    position is recorded for them (the one thread hop is paid by writing requests only).
+    Installed by settings when DATABASE_REPLICA_URL is set."""
+
+    def __call__(self, request: HttpRequest):
+        from sora_social.common import db_router
+
+        if self.async_mode:
+            return self._acall(request)
+        state = db_router.begin_request()
+        response = self.get_response(request)
+        if state.wrote and state.user_id is not None and response.status_code < 400:
+            db_router.record_write(state.user_id)
+        return response
+
+    async def _acall(self, request: HttpRequest) -> HttpResponse:
+        from asgiref.sync import sync_to_async
+
+        from sora_social.common import db_router
+
+        state = db_router.begin_request()
+        response = await self.get_response(request)
+        if state.wrote and state.user_id is not None and response.status_code < 400:
+            await sync_to_async(db_router.record_write)(state.user_id)
+        return response

@@ -22,6 +22,11 @@ DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 
 
+def cursor_not_of_this_list() -> ApplicationError:
+    """A cursor that decodes but was issued for another list: a 422, a rule no schema can state."""
+    return ApplicationError("invalid_cursor", "The cursor does not belong to this list.", status_code=422)
+
+
 def _encode(values: list[Any]) -> str:
     payload = [{"t": v.isoformat()} if isinstance(v, datetime) else v for v in values]
     return base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode().rstrip("=")
@@ -35,7 +40,7 @@ def decode_cursor(cursor: str) -> list[Any]:
             raise ValueError
         return [datetime.fromisoformat(v["t"]) if isinstance(v, dict) and "t" in v else v for v in payload]
     except (ValueError, TypeError, KeyError, json.JSONDecodeError) as exc:
-        raise ApplicationError("invalid_cursor", "The cursor is not one this server issued.") from exc
+        raise ApplicationError("invalid_cursor", "The cursor is not one this server issued.", status_code=422) from exc
 
 
 def encode_cursor(values: list[Any]) -> str:
@@ -53,6 +58,21 @@ def page_size_from(request: Request, default: int = DEFAULT_PAGE_SIZE) -> int:
     if not 1 <= size <= MAX_PAGE_SIZE:
         raise ApplicationError("invalid_limit", f"limit must be between 1 and {MAX_PAGE_SIZE}.")
     return size
+
+
+_BOOLEAN_VALUES = {"true": True, "false": False, "1": True, "0": False}
+
+
+def query_bool(request: Request, name: str) -> bool:
+    """A boolean query parameter as the schema types it (true/false; 1/0 too); anything else is a
+    400, not silently false."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return False
+    value = _BOOLEAN_VALUES.get(raw.lower())
+    if value is None or len(request.query_params.getlist(name)) > 1:
+        raise ApplicationError("invalid_parameter", f"{name} must be true or false.", fields={name: ["Not a boolean."]})
+    return value
 
 
 def _after_filter(ordering: tuple[str, ...], values: list[Any]) -> Q:
@@ -88,7 +108,7 @@ def paginate_queryset(
     if cursor:
         values = decode_cursor(cursor)
         if len(values) != len(ordering):
-            raise ApplicationError("invalid_cursor", "The cursor does not belong to this list.")
+            raise cursor_not_of_this_list()
         queryset = queryset.filter(_after_filter(ordering, values))
     rows = list(queryset[: size + 1])
     has_more = len(rows) > size

@@ -8,8 +8,10 @@ Every body is checked once, here, instead of in each view:
   a JSON body that is not an object with a 400 ``body_not_an_object``; elsewhere a serializer
   or the view says what it expected;
 - a NUL or a lone surrogate in any text, key or value, of a JSON, multipart or form body is a
-  400 ``invalid_characters``: PostgreSQL's text cannot hold a NUL, UTF-8 cannot encode a lone
-  surrogate, and both would otherwise surface as a 500 when the row is written;
+  422 ``invalid_characters``: PostgreSQL's text cannot hold a NUL, UTF-8 cannot encode a lone
+  surrogate, and both would otherwise surface as a 500 when the row is written. A 422, a rule
+  the schema cannot state everywhere: it says "no NUL" on each declared string, but not inside
+  free-form values and keys (an events batch, OpenAI's extra fields), nor of lone surrogates;
 - a form field over DATA_UPLOAD_MAX_MEMORY_SIZE is a 413 ``request_too_large`` and too many
   fields a 400, in the error shape (Django raises them as SuspiciousOperation, an HTML 400).
 """
@@ -41,6 +43,7 @@ def _invalid_characters(field: str | None) -> Exception:
         "invalid_characters",
         "The request contains a NUL character or an unpaired surrogate, which no text field can hold.",
         fields=fields,
+        status_code=422,
     )
 
 

@@ -14,18 +14,15 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from sora_social.common import warmup
 from sora_social.common.errors import error_body
+from sora_social.common.openai_errors import openai_error
 from sora_social.common.outages import RETRY_AFTER_S, outage_of
-
-
-def _openai_error(code: str, message: str, status: int) -> dict:
-    kind = "invalid_request_error" if status < 500 else "server_error"
-    return {"error": {"code": code, "message": message, "type": kind, "param": None}}
 
 
 def error_response(request: HttpRequest, code: str, message: str, status: int) -> JsonResponse:
     """The error shape of the API the path belongs to."""
     if request.path.startswith("/v1/"):
-        return JsonResponse(_openai_error(code, message, status), status=status)
+        error = openai_error(status=status, code=code, message=message)
+        return JsonResponse(error.body, status=error.status, headers=error.headers)
     return JsonResponse(error_body(code, message), status=status)
 
 
@@ -38,6 +35,19 @@ def unavailable_response(request: HttpRequest, service: str) -> JsonResponse:
     )
     response["Retry-After"] = str(RETRY_AFTER_S)
     return response
+
+
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus exposition of this process (common/metrics.py). The load balancer refuses
+    /metrics from outside (deploy/nginx.conf); Prometheus scrapes each process's own port."""
+    from django.conf import settings
+
+    from sora_social.common.metrics import exposition
+
+    if not settings.METRICS_ENABLED:
+        return page_not_found(request, None)
+    body, content_type = exposition()
+    return HttpResponse(body, content_type=content_type)
 
 
 def healthz(request: HttpRequest) -> JsonResponse:

@@ -81,3 +81,23 @@ def status() -> dict[str, object]:
 
 def is_ready() -> bool:
     return _state.finished_at is not None and not _state.failed
+
+
+# --- the other end of a worker process's life ---------------------------------------------------
+
+_shutdown_hooks: list[tuple[str, Callable[[], object]]] = []
+
+
+def register_shutdown(name: str, finish: Callable[[], object]) -> None:
+    """`finish()` runs when a Celery worker process stops warmly (registered in an app's
+    AppConfig.ready, so the Celery app module imports no app)."""
+    if all(existing != name for existing, _ in _shutdown_hooks):
+        _shutdown_hooks.append((name, finish))
+
+
+def run_shutdown() -> None:
+    for name, finish in tuple(_shutdown_hooks):
+        try:
+            finish()
+        except Exception:
+            logger.exception("shutdown hook %s failed", name)

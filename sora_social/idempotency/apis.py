@@ -1,6 +1,6 @@
 """The `idempotent` view decorator and its schema parameter.
 
-Semantics are the generations' (generation/jobs.py): the same key with the same request gets
+Semantics are the generations' (generation/jobs/submit.py): the same key with the same request gets
 the first response again (same status and body, plus `Idempotent-Replayed: true`); the same key
 with a different request is 422 `idempotency_key_reused`; concurrent duplicates are resolved by
 the unique constraint on (user, key, path). Only successful (2xx) responses are kept: a refused
@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -29,9 +30,14 @@ from sora_social.idempotency import services
 
 MAX_KEY_LENGTH = 255
 
+# Printable ASCII and tabs: what an HTTP header can carry as is. Tabs are allowed because a
+# server strips them (and spaces) around a header value before we see it; the key is stripped too.
+IDEMPOTENCY_KEY_SCHEMA = {"type": "string", "maxLength": MAX_KEY_LENGTH, "pattern": "^[\\t\\x20-\\x7e]*$"}
+_IDEMPOTENCY_KEY_RE = re.compile(f"[\\t\\x20-\\x7e]{{0,{MAX_KEY_LENGTH}}}")
+
 IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
     "Idempotency-Key",
-    str,
+    IDEMPOTENCY_KEY_SCHEMA,
     location=OpenApiParameter.HEADER,
     required=False,
     description=(
@@ -66,8 +72,9 @@ def request_fingerprint(request: Request) -> str:
 
 
 def _idempotency_key(request: Request) -> str:
-    key = request.headers.get("Idempotency-Key", "").strip()
-    if len(key) > MAX_KEY_LENGTH or not key.isprintable():
+    raw = request.headers.get("Idempotency-Key", "")
+    key = raw.strip()
+    if not _IDEMPOTENCY_KEY_RE.fullmatch(raw):
         raise ApplicationError(
             "invalid_idempotency_key",
             f"Idempotency-Key must be at most {MAX_KEY_LENGTH} printable characters.",
@@ -117,4 +124,5 @@ def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
                 services.idempotency_record_release(record=record)
         return response
 
+    wrapper.honours_idempotency_key = True  # the schema adds its 409 and 422 (common/schema.py)
     return wrapper

@@ -1,7 +1,8 @@
 """The notifications websocket, /ws/notifications/.
 
 Authenticate with the bearer token (an `Authorization: Bearer …` header, or `?token=` for
-clients that cannot set headers). Pass `?after=<seq>` with the last seq the client saw to get
+clients that cannot set headers), or an app's API key (`sk-…`) whose scopes cover `social`
+(a key without it is refused with 4403). Pass `?after=<seq>` with the last seq the client saw to get
 everything missed, oldest first, exactly once, before live ones.
 """
 
@@ -9,6 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
@@ -16,13 +21,19 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.utils import timezone
 
+from sora_social.apikeys.models import ApiKeyScope
+from sora_social.apikeys.secret import KEY_PREFIX
+from sora_social.apikeys.selectors import api_key_for_secret, api_key_is_live
+from sora_social.common.metrics import WEBSOCKETS
 from sora_social.common.outages import outage_of
 from sora_social.notifications.selectors import last_seq, notifications_after, unread_count
-from sora_social.notifications.services import notification_payload, token_group, user_group
+from sora_social.notifications.services import api_key_group, notification_payload, token_group, user_group
 from sora_social.users.authentication import user_for_token
+from sora_social.users.models import User
 from sora_social.users.selectors import token_is_live
 
 CLOSE_UNAUTHENTICATED = 4401
+CLOSE_INSUFFICIENT_SCOPE = 4403  # an API key without the `social` scope
 CLOSE_BAD_REQUEST = 4400
 # The database or Redis is unreachable: reconnect after a pause with ?after=<last seq>; nothing
 # is lost (notifications are stored and replayed). In the application range like 4401: RFC
@@ -40,6 +51,31 @@ def _token_from_scope(scope) -> str:
                 return parts[1]
     query = parse_qs(scope.get("query_string", b"").decode())
     return (query.get("token") or [""])[0]
+
+
+@dataclass(frozen=True)
+class _Credential:
+    user: User
+    group: str  # closed when the token or key is revoked
+    is_live: Callable[[], bool]
+    expires_at: datetime | None
+
+
+def _credential(secret: str) -> _Credential | int:
+    """Who a socket's secret is (a person's token, or an API key with the `social` scope), or
+    the close code to refuse it with."""
+    if secret.startswith(KEY_PREFIX):
+        key = api_key_for_secret(secret)
+        if key is None:
+            return CLOSE_UNAUTHENTICATED
+        if not key.allows(ApiKeyScope.SOCIAL):
+            return CLOSE_INSUFFICIENT_SCOPE
+        return _Credential(key.user, api_key_group(key.pk), partial(api_key_is_live, key_id=key.pk), key.expires_at)
+    found = user_for_token(secret)
+    if found is None:
+        return CLOSE_UNAUTHENTICATED
+    user, token = found
+    return _Credential(user, token_group(token.pk), partial(token_is_live, token_id=token.pk), token.expires_at)
 
 
 class NotificationConsumer(AsyncJsonWebsocketConsumer):
@@ -60,13 +96,16 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
     async def accept(self, subprotocol=None, headers=None) -> None:
         await super().accept(subprotocol, headers)
         self._accepted = True
+        if not getattr(self, "_counted", False):
+            self._counted = True
+            WEBSOCKETS.inc()
 
     async def connect(self) -> None:
-        found = await database_sync_to_async(user_for_token)(_token_from_scope(self.scope))
-        if found is None:
-            await self.close(code=CLOSE_UNAUTHENTICATED)
+        credential = await database_sync_to_async(_credential)(_token_from_scope(self.scope))
+        if not isinstance(credential, _Credential):
+            await self.close(code=credential)
             return
-        self.user, token = found
+        self.user = credential.user
         query = parse_qs(self.scope.get("query_string", b"").decode())
         try:
             after = int((query.get("after") or ["-1"])[0])
@@ -74,14 +113,14 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_BAD_REQUEST)
             return
         self.group = user_group(self.user.pk)
-        # Revoking the token sends its group a close (users.services._tokens_revoke).
-        self.token_group = token_group(token.pk)
+        # Revoking the token (or key) sends its group a close (users / apikeys ports).
+        self.token_group = credential.group
         await self.channel_layer.group_add(self.token_group, self.channel_name)
         # Join first, then read the backlog: live messages that arrive meanwhile wait in the
         # channel and are deduplicated by seq, so nothing is missed or sent twice.
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
-        self.token_watch = asyncio.ensure_future(self._watch_token(token.pk, token.expires_at))
+        self.token_watch = asyncio.ensure_future(self._watch_token(credential.is_live, credential.expires_at))
         current = await database_sync_to_async(last_seq)(user=self.user)
         self.last_sent = current if after < 0 else after
         await self.send_json(
@@ -95,6 +134,9 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
             await self._send_backlog(up_to=None)
 
     async def disconnect(self, code: int) -> None:
+        if getattr(self, "_counted", False):
+            self._counted = False
+            WEBSOCKETS.dec()
         if hasattr(self, "token_watch"):
             self.token_watch.cancel()
         if hasattr(self, "token_group"):
@@ -102,14 +144,14 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
         if hasattr(self, "group"):
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
-    async def _watch_token(self, token_id: int, expires_at) -> None:
-        """Close the socket when its token stops being live: at its expiry, and every
+    async def _watch_token(self, is_live: Callable[[], bool], expires_at: datetime | None) -> None:
+        """Close the socket when its token (or key) stops being live: at its expiry, and every
         WS_TOKEN_RECHECK_S for what sends no message (a lost one, a deactivated account)."""
         while True:
-            until_expiry = (expires_at - timezone.now()).total_seconds()
+            until_expiry = (expires_at - timezone.now()).total_seconds() if expires_at else settings.WS_TOKEN_RECHECK_S
             await asyncio.sleep(max(0.0, min(settings.WS_TOKEN_RECHECK_S, until_expiry)))
             try:
-                live = await database_sync_to_async(token_is_live)(token_id=token_id)
+                live = await database_sync_to_async(is_live)()
             except Exception as exc:
                 if outage_of(exc) is None:
                     raise

@@ -8,6 +8,10 @@ target type registers a check here (feed does, for "post" and "comment", in its 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sora_social.notifications.models import Notification
 
 # (viewer_id, target ids) -> the ids the viewer may see
 VisibilityCheck = Callable[[int, list[int]], set[int]]
@@ -29,3 +33,19 @@ def visible_targets(viewer_id: int, targets: Iterable[tuple[str, int]]) -> set[t
         seen = check(viewer_id, sorted(ids)) if check is not None else ids
         visible |= {(target_type, i) for i in seen}
     return visible
+
+
+# (notification) -> None: a notification was stored, inside the caller's transaction. Apps above
+# forward some kinds elsewhere (webhooks push social events to the recipient's apps).
+NotificationListener = Callable[["Notification"], None]
+_listeners: list[NotificationListener] = []
+
+
+def register_notification_listener(listener: NotificationListener) -> None:
+    if listener not in _listeners:
+        _listeners.append(listener)
+
+
+def notification_stored(notification: Notification) -> None:
+    for listener in tuple(_listeners):
+        listener(notification)

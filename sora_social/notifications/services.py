@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from sora_social.notifications import ports
 from sora_social.notifications.kinds import likers_phrase, render
 from sora_social.notifications.models import Notification, NotificationCounter, NotificationKind
 from sora_social.users.models import Block, User
@@ -33,22 +34,34 @@ def token_group(token_id: int) -> str:
     return f"notifications.token.{token_id}"
 
 
+def api_key_group(key_id: int) -> str:
+    """The websockets opened with one app's API key (closed when it is revoked)."""
+    return f"notifications.apikey.{key_id}"
+
+
 def sockets_close_for_tokens(*, token_ids: Iterable[int]) -> None:
     """Close every websocket opened with these tokens (code 4401), once the caller's transaction
     commits. Best effort: a socket that misses the message finds out at its next token check."""
-    ids = list(token_ids)
+    _close_groups_on_commit([token_group(token_id) for token_id in token_ids])
 
+
+def sockets_close_for_api_keys(*, key_ids: Iterable[int]) -> None:
+    """The same for the websockets opened with these (revoked) API keys."""
+    _close_groups_on_commit([api_key_group(key_id) for key_id in key_ids])
+
+
+def _close_groups_on_commit(groups: list[str]) -> None:
     def close() -> None:
         layer = get_channel_layer()
         if layer is None:
             return
-        for token_id in ids:
+        for group in groups:
             try:
-                async_to_sync(layer.group_send)(token_group(token_id), {"type": "token.revoked"})
+                async_to_sync(layer.group_send)(group, {"type": "token.revoked"})
             except Exception:
-                logger.exception("closing the websockets of token %s failed", token_id)
+                logger.exception("closing the websockets of %s failed", group)
 
-    if ids:
+    if groups:
         transaction.on_commit(close)
 
 
@@ -156,6 +169,7 @@ def notify(
     )
     message = {"type": "notification.stored", "seq": seq, "payload": notification_payload(notification)}
     transaction.on_commit(lambda: _send(recipient.pk, message))
+    ports.notification_stored(notification)
     return notification
 
 

@@ -16,6 +16,7 @@ class OutboxMessage(models.Model):
     task = models.CharField(max_length=200)  # the Celery task name
     args = models.JSONField(default=list)
     queue = models.CharField(max_length=50)
+    countdown_s = models.PositiveIntegerField(default=0)  # run no sooner than this after publishing
     created_at = models.DateTimeField(default=timezone.now)
     # A sender claims a row before publishing (so the on-commit send and the relay never both
     # send it) and marks it sent after; a claim older than the lease is a sender that died.
@@ -23,6 +24,9 @@ class OutboxMessage(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.CharField(max_length=300, blank=True)
+    # The X-Request-Id of the request that caused the message: the task runs under it, so the
+    # worker's log lines join the request's (common/metrics.py carries it in the headers).
+    request_id = models.CharField(max_length=128, blank=True, default="")
 
     class Meta:
         indexes = [

@@ -20,15 +20,26 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from sora_social.common.request_id import current_request_id
 from sora_social.outbox.models import OutboxMessage
 
 logger = logging.getLogger(__name__)
 
 
-def outbox_send_on_commit(*, task: str, args: Sequence[object] = (), queue: str = "default") -> OutboxMessage:
+def outbox_send_on_commit(
+    *, task: str, args: Sequence[object] = (), queue: str = "default", countdown_s: int = 0
+) -> OutboxMessage:
     """Queue `task(*args)` on `queue` once the surrounding transaction commits (never before,
-    never without it). Call inside the transaction whose outcome the message is about."""
-    message = OutboxMessage.objects.create(task=task, args=list(args), queue=queue)
+    never without it). Call inside the transaction whose outcome the message is about.
+    `countdown_s`: the task runs no sooner than that after it is published."""
+    request_id = current_request_id.get()
+    message = OutboxMessage.objects.create(
+        task=task,
+        args=list(args),
+        queue=queue,
+        countdown_s=max(0, countdown_s),
+        request_id="" if request_id == "-" else request_id,
+    )
     message_id = message.pk
     # robust: a failure here must not turn a committed request into an error; the relay sends it.
     transaction.on_commit(lambda: outbox_send(message_id=message_id), robust=True)
@@ -49,11 +60,19 @@ def _publish(message: OutboxMessage) -> None:
     # The apps' task modules are imported on first need (Celery's autodiscovery is lazy).
     app.loader.import_default_modules()
     task = app.tasks.get(message.task)
+    # The request id of the request that caused it, also when the relay sends it much later.
+    headers = {"request_id": message.request_id} if message.request_id else None
     if task is not None:
         # The registered task object, so an eager test run executes it in process.
-        task.apply_async(args=message.args, queue=message.queue, retry=False)
+        task.apply_async(args=message.args, queue=message.queue, retry=False, headers=headers, **_delay(message))
     else:
-        app.send_task(message.task, args=message.args, queue=message.queue, retry=False)
+        app.send_task(
+            message.task, args=message.args, queue=message.queue, retry=False, headers=headers, **_delay(message)
+        )
+
+
+def _delay(message: OutboxMessage) -> dict[str, int]:
+    return {"countdown": message.countdown_s} if message.countdown_s else {}
 
 
 def _is_eager() -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.http import FileResponse, HttpResponse
+from django.http import FileResponse, HttpResponse, QueryDict
 from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -15,7 +15,9 @@ from rest_framework.views import APIView
 
 from sora_social.common.errors import ApplicationError, NotFound
 from sora_social.common.pagination import page_payload, page_serializer, paginate_queryset
+from sora_social.common.parsers import JSONParser, MultiPartParser
 from sora_social.common.permissions import IsNotSuspended
+from sora_social.common.schema import PAGE_PARAMS, error_responses
 from sora_social.common.throttling import ScopedRateThrottle
 from sora_social.users import selectors, services
 from sora_social.users.models import AccountExport, AccountExportStatus, User
@@ -33,16 +35,12 @@ from sora_social.users.serializers import (
     PasswordResetRequestInputSerializer,
     PasswordResetRequestOutputSerializer,
     ProfileUpdateInputSerializer,
+    ProfileUpdateUploadInputSerializer,
     PublicProfileSerializer,
     SignupInputSerializer,
     TokenOutputSerializer,
     UserSummarySerializer,
 )
-
-PAGE_PARAMS = [
-    OpenApiParameter("cursor", str, description="Opaque cursor from the previous page's next_cursor."),
-    OpenApiParameter("limit", int, description="Page size, 1–100 (default 20)."),
-]
 
 
 def own_profile_data(user: User) -> dict:
@@ -60,7 +58,19 @@ class SignupApi(APIView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "signup"
 
-    @extend_schema(request=SignupInputSerializer, responses={201: IssuedTokenOutputSerializer}, tags=["auth"])
+    @extend_schema(
+        summary="Create an account and get its first bearer token",
+        request=SignupInputSerializer,
+        responses={
+            201: IssuedTokenOutputSerializer,
+            409: OpenApiResponse(description="handle_taken, handle_reserved"),
+            422: OpenApiResponse(
+                description="weak_password (the validators' messages), invalid_date_of_birth, too_young, "
+                "invalid_timezone"
+            ),
+        },
+        tags=["auth"],
+    )
     def post(self, request: Request) -> Response:
         data = SignupInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -83,7 +93,12 @@ class LoginApi(APIView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "login"
 
-    @extend_schema(request=LoginInputSerializer, responses={200: IssuedTokenOutputSerializer}, tags=["auth"])
+    @extend_schema(
+        summary="Log in: a new bearer token for a handle and password",
+        request=LoginInputSerializer,
+        responses={200: IssuedTokenOutputSerializer, **error_responses(e401="invalid_credentials")},
+        tags=["auth"],
+    )
     def post(self, request: Request) -> Response:
         data = LoginInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -96,7 +111,7 @@ class LoginApi(APIView):
 
 
 class LogoutApi(APIView):
-    @extend_schema(request=None, responses={204: None}, tags=["auth"])
+    @extend_schema(summary="Log out: revoke the token in use", request=None, responses={204: None}, tags=["auth"])
     def post(self, request: Request) -> Response:
         services.token_revoke(user=request.user, token_id=request.auth.pk)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -111,7 +126,7 @@ class PasswordChangeApi(APIView):
         request=PasswordChangeInputSerializer,
         responses={
             200: PasswordChangeOutputSerializer,
-            400: OpenApiResponse(description="weak_password (the validators' messages), password_unchanged"),
+            422: OpenApiResponse(description="weak_password (the validators' messages), password_unchanged"),
             403: OpenApiResponse(description="wrong_password: nothing was changed"),
         },
         tags=["auth"],
@@ -161,7 +176,7 @@ class PasswordResetConfirmApi(APIView):
         request=PasswordResetConfirmInputSerializer,
         responses={
             204: None,
-            400: OpenApiResponse(description="invalid_reset_token, weak_password (the validators' messages)"),
+            422: OpenApiResponse(description="invalid_reset_token, weak_password (the validators' messages)"),
         },
         tags=["auth"],
         summary="Set a new password with the uid and token from the reset mail; every token is revoked",
@@ -178,26 +193,44 @@ class PasswordResetConfirmApi(APIView):
 
 
 class TokenListApi(APIView):
-    @extend_schema(responses=TokenOutputSerializer(many=True), tags=["auth"])
+    @extend_schema(
+        summary="My tokens (devices), without their secrets", responses=TokenOutputSerializer(many=True), tags=["auth"]
+    )
     def get(self, request: Request) -> Response:
         return Response(TokenOutputSerializer(selectors.token_list(user=request.user), many=True).data)
 
 
 class TokenRevokeApi(APIView):
-    @extend_schema(responses={204: None}, tags=["auth"])
+    @extend_schema(summary="Revoke one of my tokens", responses={204: None}, tags=["auth"])
     def delete(self, request: Request, token_id: int) -> Response:
         services.token_revoke(user=request.user, token_id=token_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class MeApi(APIView):
-    @extend_schema(responses=OwnProfileSerializer, tags=["profiles"])
+    parser_classes = [JSONParser, MultiPartParser]  # JSON, or multipart with an avatar
+
+    @extend_schema(summary="My account", responses=OwnProfileSerializer, tags=["profiles"])
     def get(self, request: Request) -> Response:
         return Response(own_profile_data(request.user))
 
-    @extend_schema(request=ProfileUpdateInputSerializer, responses=OwnProfileSerializer, tags=["profiles"])
+    @extend_schema(
+        summary="Change my profile: handle, display name, bio, time zone; an avatar as multipart",
+        request={
+            "application/json": ProfileUpdateInputSerializer,
+            "multipart/form-data": ProfileUpdateUploadInputSerializer,
+        },
+        responses={
+            200: OwnProfileSerializer,
+            409: OpenApiResponse(description="handle_taken, handle_reserved"),
+            422: OpenApiResponse(description="invalid_timezone"),
+        },
+        tags=["profiles"],
+    )
     def patch(self, request: Request) -> Response:
-        data = ProfileUpdateInputSerializer(data=request.data, partial=True)
+        upload = isinstance(request.data, QueryDict)  # multipart; JSON parses to a dict
+        serializer_class = ProfileUpdateUploadInputSerializer if upload else ProfileUpdateInputSerializer
+        data = serializer_class(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         v = data.validated_data
         user = services.user_update_profile(
@@ -212,7 +245,7 @@ class MeApi(APIView):
 
 
 class ProfileApi(APIView):
-    @extend_schema(responses=PublicProfileSerializer, tags=["profiles"])
+    @extend_schema(summary="A user's profile", responses=PublicProfileSerializer, tags=["profiles"])
     def get(self, request: Request, handle: str) -> Response:
         user = selectors.user_get_visible(viewer=request.user, handle=handle)
         user.followers_count, user.following_count = selectors.follow_counts(user).values()
@@ -223,13 +256,13 @@ class ProfileApi(APIView):
 class FollowApi(APIView):
     permission_classes = [IsAuthenticated, IsNotSuspended]
 
-    @extend_schema(request=None, responses={204: None}, tags=["graph"])
+    @extend_schema(summary="Follow a user", request=None, responses={204: None}, tags=["graph"])
     def post(self, request: Request, handle: str) -> Response:
         target = selectors.user_get_visible(viewer=request.user, handle=handle)
         services.follow_create(follower=request.user, followee=target)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(request=None, responses={204: None}, tags=["graph"])
+    @extend_schema(summary="Unfollow a user", request=None, responses={204: None}, tags=["graph"])
     def delete(self, request: Request, handle: str) -> Response:
         target = selectors.user_get_visible(viewer=request.user, handle=handle)
         services.follow_delete(follower=request.user, followee=target)
@@ -237,16 +270,16 @@ class FollowApi(APIView):
 
 
 class BlockApi(APIView):
-    @extend_schema(request=None, responses={204: None}, tags=["graph"])
+    @extend_schema(summary="Block a user (unfollows both ways)", request=None, responses={204: None}, tags=["graph"])
     def post(self, request: Request, handle: str) -> Response:
         # Blocking must work even on someone who already blocked you, so look up without the filter.
         target = selectors.users_by_handles([handle]).get(handle.lstrip("@").lower())
         if target is None:
-            raise NotFound(f"No user @{handle.lstrip('@')}.", code="user_not_found")
+            raise NotFound("user_not_found", f"No user @{handle.lstrip('@')}.")
         services.block_create(blocker=request.user, blocked=target)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(request=None, responses={204: None}, tags=["graph"])
+    @extend_schema(summary="Unblock a user", request=None, responses={204: None}, tags=["graph"])
     def delete(self, request: Request, handle: str) -> Response:
         target = selectors.users_by_handles([handle]).get(handle.lstrip("@").lower())
         if target is not None:
@@ -276,7 +309,12 @@ class FollowersApi(_EdgeListApi):
     edge_attr = "follower"
     edges = staticmethod(selectors.follower_edges)
 
-    @extend_schema(parameters=PAGE_PARAMS, responses=page_serializer(FollowEdgeOutputSerializer), tags=["graph"])
+    @extend_schema(
+        summary="A user's followers, newest first",
+        parameters=PAGE_PARAMS,
+        responses=page_serializer(FollowEdgeOutputSerializer),
+        tags=["graph"],
+    )
     def get(self, request: Request, handle: str) -> Response:
         return super().get(request, handle)
 
@@ -285,7 +323,12 @@ class FollowingApi(_EdgeListApi):
     edge_attr = "followee"
     edges = staticmethod(selectors.following_edges)
 
-    @extend_schema(parameters=PAGE_PARAMS, responses=page_serializer(FollowEdgeOutputSerializer), tags=["graph"])
+    @extend_schema(
+        summary="Whom a user follows, newest first",
+        parameters=PAGE_PARAMS,
+        responses=page_serializer(FollowEdgeOutputSerializer),
+        tags=["graph"],
+    )
     def get(self, request: Request, handle: str) -> Response:
         return super().get(request, handle)
 
@@ -294,13 +337,23 @@ class FriendsApi(_EdgeListApi):
     edge_attr = "followee"
     edges = staticmethod(selectors.friend_edges)
 
-    @extend_schema(parameters=PAGE_PARAMS, responses=page_serializer(FollowEdgeOutputSerializer), tags=["graph"])
+    @extend_schema(
+        summary="A user's friends (mutual follows)",
+        parameters=PAGE_PARAMS,
+        responses=page_serializer(FollowEdgeOutputSerializer),
+        tags=["graph"],
+    )
     def get(self, request: Request, handle: str) -> Response:
         return super().get(request, handle)
 
 
 class BlockListApi(APIView):
-    @extend_schema(parameters=PAGE_PARAMS, responses=page_serializer(FollowEdgeOutputSerializer), tags=["graph"])
+    @extend_schema(
+        summary="People I blocked",
+        parameters=PAGE_PARAMS,
+        responses=page_serializer(FollowEdgeOutputSerializer),
+        tags=["graph"],
+    )
     def get(self, request: Request) -> Response:
         rows, next_cursor = paginate_queryset(
             selectors.block_edges(user=request.user), request, ordering=("-created_at", "-id")
@@ -318,6 +371,7 @@ class AccountApi(APIView):
     # A password check is a log-in attempt: the same per-client throttle.
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "login"
+    delete_reads_body = True  # the password
 
     @extend_schema(
         request=AccountDeleteInputSerializer,
@@ -357,7 +411,11 @@ def account_export_data(export: AccountExport, request: Request) -> dict:
 
 
 class AccountExportListCreateApi(APIView):
-    @extend_schema(responses={200: AccountExportOutputSerializer(many=True)}, tags=["account"])
+    @extend_schema(
+        summary="My data exports, newest first",
+        responses={200: AccountExportOutputSerializer(many=True)},
+        tags=["account"],
+    )
     def get(self, request: Request) -> Response:
         rows = selectors.account_exports_of(user=request.user)[:20]
         return Response([account_export_data(export, request) for export in rows])
@@ -374,7 +432,7 @@ class AccountExportListCreateApi(APIView):
 
 
 class AccountExportDetailApi(APIView):
-    @extend_schema(responses={200: AccountExportOutputSerializer}, tags=["account"])
+    @extend_schema(summary="A data export's status", responses={200: AccountExportOutputSerializer}, tags=["account"])
     def get(self, request: Request, export_id: int) -> Response:
         export = selectors.account_export_get_owned(user=request.user, export_id=export_id)
         return Response(account_export_data(export, request))
@@ -386,6 +444,7 @@ class AccountExportDownloadApi(APIView):
     permission_classes = [AllowAny]  # checked below: the owner's bearer token or a signed link
 
     @extend_schema(
+        summary="Download a finished data export (a ZIP)",
         parameters=[OpenApiParameter("token", str, description="Signed grant from `download_url`.")],
         responses={
             (200, "application/zip"): OpenApiTypes.BINARY,
@@ -400,7 +459,7 @@ class AccountExportDownloadApi(APIView):
         if token:
             owner_id = selectors.account_export_owner_from_token(token=token, export_id=export_id)
             if owner_id is None:
-                raise NotFound("No such export, or the link expired.", code="export_not_found")
+                raise NotFound("export_not_found", "No such export, or the link expired.")
         elif request.user.is_authenticated:
             owner_id = request.user.pk
         else:
@@ -411,7 +470,7 @@ class AccountExportDownloadApi(APIView):
             .first()
         )
         if export is None:
-            raise NotFound("No such export, or the link expired.", code="export_not_found")
+            raise NotFound("export_not_found", "No such export, or the link expired.")
         if export.status != AccountExportStatus.READY:
             raise ApplicationError(
                 "export_not_ready", f"This export is {export.status}; download it once it is ready.", status_code=409

@@ -8,6 +8,7 @@ from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
+from sora_social.common import db_router
 from sora_social.users.models import AuthToken, User
 from sora_social.users.tokens import token_digest
 
@@ -49,6 +50,8 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         found = user_for_token(secret)
         if found is None:
             raise exceptions.AuthenticationFailed("Invalid, expired or revoked token.")
+        # From here on a lag-tolerant GET may read the replica (common/db_router.py).
+        db_router.request_authenticated(request, found[0])
         return found
 
     def authenticate_header(self, request) -> str:

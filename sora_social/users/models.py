@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
-
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils.timezone import now
+
+from sora_social.users.dates import age_on, is_minor_born
 
 HANDLE_PATTERN = r"^[A-Za-z0-9_](?:[A-Za-z0-9_.]{1,28}[A-Za-z0-9_])$"
 handle_validator = RegexValidator(
@@ -69,17 +68,11 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     @property
     def age(self) -> int | None:
-        if self.date_of_birth is None:
-            return None
-        today = date.today()
-        dob = self.date_of_birth
-        return today.year - dob.year - ((today.month, today.day) < (dob.month, dob.day))
+        return None if self.date_of_birth is None else age_on(self.date_of_birth)
 
     @property
     def is_minor(self) -> bool:
-        age = self.age
-        # Unknown age is treated as a minor: safer defaults until the user says otherwise.
-        return age is None or age < settings.MINOR_AGE_YEARS
+        return is_minor_born(self.date_of_birth)  # an unknown age counts as a minor
 
     @property
     def is_suspended(self) -> bool:

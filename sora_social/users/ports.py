@@ -15,6 +15,14 @@ cameos, videos, posts or notifications. Each of those apps registers, in its
 - Export-ready listeners: `handler(*, user, export_id) -> None`, called inside the transaction
   that marks an export ready (notifications tells the user).
 
+Two more ports carry what users' own writes mean to the apps above it (notifications registers
+both), so users never imports them:
+
+- Follow listeners: `handler(*, follow) -> None`, called inside the transaction that created a
+  follow (the followee is told).
+- Tokens-revoked listeners: `handler(*, token_ids) -> None`, called inside the transaction that
+  revoked them (websockets opened with them close once it commits).
+
 The order of erasers matters: cameos first (its take-downs reach generation and feed through
 the cameos ports while the cameo rows still say who is in which video), then feed (posts go
 before the videos they show), then generation (jobs cancelled and refunded, videos taken down,
@@ -29,9 +37,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from sora_social.users.models import User
+    from sora_social.users.models import Follow, User
 
 # Conventional orders (lower runs first); see the module docstring for why.
+ORDER_API_KEYS = 5  # an app stops acting for the person first
 ORDER_CAMEOS = 10
 ORDER_FEED = 20
 ORDER_GENERATION = 30
@@ -60,10 +69,14 @@ class ExportSection:
 AccountExporter = Callable[..., Iterable[ExportSection]]
 AccountEraser = Callable[..., dict[str, int]]
 ExportReadyListener = Callable[..., None]
+FollowListener = Callable[..., None]
+TokensRevokedListener = Callable[..., None]
 
 _exporters: list[AccountExporter] = []
 _erasers: list[tuple[int, AccountEraser]] = []
 _export_ready_listeners: list[ExportReadyListener] = []
+_follow_listeners: list[FollowListener] = []
+_tokens_revoked_listeners: list[TokensRevokedListener] = []
 
 
 def register_account_exporter(handler: AccountExporter) -> AccountExporter:
@@ -85,6 +98,18 @@ def register_export_ready_listener(handler: ExportReadyListener) -> ExportReadyL
     return handler
 
 
+def register_follow_listener(handler: FollowListener) -> FollowListener:
+    if handler not in _follow_listeners:
+        _follow_listeners.append(handler)
+    return handler
+
+
+def register_tokens_revoked_listener(handler: TokensRevokedListener) -> TokensRevokedListener:
+    if handler not in _tokens_revoked_listeners:
+        _tokens_revoked_listeners.append(handler)
+    return handler
+
+
 def export_sections(*, user: User) -> list[ExportSection]:
     """Every registered exporter's sections for `user`."""
     return [section for handler in tuple(_exporters) for section in handler(user=user)]
@@ -101,3 +126,14 @@ def erase_account(*, user: User) -> dict[str, int]:
 def announce_export_ready(*, user: User, export_id: int) -> None:
     for handler in tuple(_export_ready_listeners):
         handler(user=user, export_id=export_id)
+
+
+def announce_follow_created(*, follow: Follow) -> None:
+    for handler in tuple(_follow_listeners):
+        handler(follow=follow)
+
+
+def announce_tokens_revoked(*, token_ids: list[int]) -> None:
+    if token_ids:
+        for handler in tuple(_tokens_revoked_listeners):
+            handler(token_ids=token_ids)

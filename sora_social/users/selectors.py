@@ -76,7 +76,7 @@ def user_get_visible(*, viewer: User, handle: str) -> User:
     """The user with `handle`, as `viewer` may see them; a block either way reads as absent."""
     user = User.objects.filter(handle__iexact=handle.lstrip("@"), is_active=True).first()
     if user is None or (viewer.is_authenticated and viewer.pk != user.pk and is_blocked_between(viewer, user)):
-        raise NotFound(f"No user @{handle.lstrip('@')}.", code="user_not_found")
+        raise NotFound("user_not_found", f"No user @{handle.lstrip('@')}.")
     return user
 
 
@@ -151,7 +151,7 @@ def account_export_get_owned(*, user: User, export_id: int) -> AccountExport:
     """One of the user's own exports; anyone else's reads as absent."""
     export = AccountExport.objects.filter(pk=export_id, user=user).first()
     if export is None:
-        raise NotFound("No such export.", code="export_not_found")
+        raise NotFound("export_not_found", "No such export.")
     return export
 
 

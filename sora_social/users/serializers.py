@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from sora_social.common.serializers import InputSerializer
+from sora_social.users.fields import HandleField, NewPasswordField, TimezoneField
 from sora_social.users.models import AuthToken, User
 
 
@@ -18,10 +20,17 @@ class UserSummarySerializer(serializers.ModelSerializer):
         return user.avatar.url if user.avatar else None
 
 
+class RelationshipSerializer(serializers.Serializer):
+    following = serializers.BooleanField(help_text="I follow them.")
+    followed_by = serializers.BooleanField(help_text="They follow me.")
+    friends = serializers.BooleanField(help_text="Both: mutual follows.")
+    blocking = serializers.BooleanField(help_text="I blocked them.")
+
+
 class PublicProfileSerializer(UserSummarySerializer):
     followers_count = serializers.IntegerField()
     following_count = serializers.IntegerField()
-    relationship = serializers.DictField(child=serializers.BooleanField())
+    relationship = RelationshipSerializer()
 
     class Meta(UserSummarySerializer.Meta):
         fields = [
@@ -53,32 +62,32 @@ class OwnProfileSerializer(UserSummarySerializer):
         ]
 
 
-class SignupInputSerializer(serializers.Serializer):
-    handle = serializers.CharField(max_length=40)
-    password = serializers.CharField(max_length=128, write_only=True)
+class SignupInputSerializer(InputSerializer):
+    handle = HandleField()
+    password = NewPasswordField()
     date_of_birth = serializers.DateField()
     display_name = serializers.CharField(max_length=60, required=False, allow_blank=True, default="")
     email = serializers.EmailField(required=False, allow_blank=True, default="")
-    timezone = serializers.CharField(max_length=64, required=False, default="UTC")
+    timezone = TimezoneField(required=False, default="UTC")
     device_name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
 
 
-class LoginInputSerializer(serializers.Serializer):
+class LoginInputSerializer(InputSerializer):
     handle = serializers.CharField(max_length=40)
     password = serializers.CharField(max_length=128, write_only=True)
     device_name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
 
 
-class PasswordChangeInputSerializer(serializers.Serializer):
+class PasswordChangeInputSerializer(InputSerializer):
     current_password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
-    new_password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
+    new_password = NewPasswordField()
 
 
 class PasswordChangeOutputSerializer(serializers.Serializer):
     revoked_tokens = serializers.IntegerField(help_text="How many of your other tokens were revoked.")
 
 
-class PasswordResetRequestInputSerializer(serializers.Serializer):
+class PasswordResetRequestInputSerializer(InputSerializer):
     email = serializers.EmailField(max_length=254)
 
 
@@ -86,10 +95,10 @@ class PasswordResetRequestOutputSerializer(serializers.Serializer):
     detail = serializers.CharField()
 
 
-class PasswordResetConfirmInputSerializer(serializers.Serializer):
+class PasswordResetConfirmInputSerializer(InputSerializer):
     uid = serializers.CharField(max_length=64)
     token = serializers.CharField(max_length=128)
-    new_password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
+    new_password = NewPasswordField()
 
 
 class TokenOutputSerializer(serializers.ModelSerializer):
@@ -105,11 +114,16 @@ class IssuedTokenOutputSerializer(serializers.Serializer):
     user = OwnProfileSerializer()
 
 
-class ProfileUpdateInputSerializer(serializers.Serializer):
-    handle = serializers.CharField(max_length=40, required=False)
+class ProfileUpdateInputSerializer(InputSerializer):
+    handle = HandleField(required=False)
     display_name = serializers.CharField(max_length=60, required=False, allow_blank=True)
     bio = serializers.CharField(max_length=300, required=False, allow_blank=True)
-    timezone = serializers.CharField(max_length=64, required=False)
+    timezone = TimezoneField(required=False)
+
+
+class ProfileUpdateUploadInputSerializer(ProfileUpdateInputSerializer):
+    """The same change as multipart/form-data, with an avatar image (JSON cannot carry a file)."""
+
     avatar = serializers.ImageField(required=False)
 
 
@@ -118,7 +132,7 @@ class FollowEdgeOutputSerializer(serializers.Serializer):
     since = serializers.DateTimeField()
 
 
-class AccountDeleteInputSerializer(serializers.Serializer):
+class AccountDeleteInputSerializer(InputSerializer):
     password = serializers.CharField(
         trim_whitespace=False, max_length=200, help_text="The account's password, entered again to confirm."
     )

@@ -6,7 +6,6 @@ import logging
 import math
 import secrets
 import uuid
-import zoneinfo
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -23,6 +22,8 @@ from django.utils import timezone
 from sora_social.common.errors import ApplicationError, Forbidden, NotFound
 from sora_social.common.storage import delete_files_on_commit
 from sora_social.users import archive, ports
+from sora_social.users.dates import age_on
+from sora_social.users.fields import TIMEZONES
 from sora_social.users.models import (
     AccountExport,
     AccountExportStatus,
@@ -57,22 +58,35 @@ def _validate_handle(handle: str, *, exclude_user: User | None = None) -> str:
     except ValidationError as exc:
         raise ApplicationError("invalid_handle", exc.messages[0], fields={"handle": exc.messages}) from exc
     if handle.lower() in RESERVED_HANDLES or handle.lower().startswith(DELETED_HANDLE_PREFIX):
-        raise ApplicationError("handle_reserved", f"@{handle} is reserved.", fields={"handle": ["Reserved."]})
+        raise ApplicationError(
+            "handle_reserved", f"@{handle} is reserved.", fields={"handle": ["Reserved."]}, status_code=409
+        )
     taken = User.objects.filter(handle__iexact=handle)
     if exclude_user is not None:
         taken = taken.exclude(pk=exclude_user.pk)
     if taken.exists():
-        raise ApplicationError("handle_taken", f"@{handle} is taken.", fields={"handle": ["Already taken."]})
+        raise ApplicationError(
+            "handle_taken", f"@{handle} is taken.", fields={"handle": ["Already taken."]}, status_code=409
+        )
     return handle
 
 
+def _weak_password(field: str, exc: ValidationError) -> ApplicationError:
+    # 422: the schema states the length; a common, numeric or handle-like password is refused by
+    # a rule no schema can state.
+    return ApplicationError("weak_password", exc.messages[0], fields={field: exc.messages}, status_code=422)
+
+
 def _validate_timezone(name: str) -> str:
-    try:
-        zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+    # The zone names zoneinfo lists, no more: it would also open files such as "posixrules".
+    # 422: any text is a schema-valid zone (the list is not in the schema, users/fields.py).
+    if name not in TIMEZONES:
         raise ApplicationError(
-            "invalid_timezone", f"{name!r} is not an IANA time zone.", fields={"timezone": ["Unknown zone."]}
-        ) from exc
+            "invalid_timezone",
+            f"{name!r} is not an IANA time zone.",
+            fields={"timezone": ["Unknown zone."]},
+            status_code=422,
+        )
     return name
 
 
@@ -88,11 +102,12 @@ def user_create(
 ) -> User:
     handle = _validate_handle(handle)
     today = date.today()
-    age = today.year - date_of_birth.year - ((today.month, today.day) < (date_of_birth.month, date_of_birth.day))
+    age = age_on(date_of_birth, today)
+    # 422: any date is a schema-valid date of birth; these are refused for what it says.
     if date_of_birth > today or age > 120:
-        raise ApplicationError("invalid_date_of_birth", "That date of birth is not possible.")
+        raise ApplicationError("invalid_date_of_birth", "That date of birth is not possible.", status_code=422)
     if age < MIN_SIGNUP_AGE:
-        raise ApplicationError("too_young", f"You must be at least {MIN_SIGNUP_AGE} to sign up.")
+        raise ApplicationError("too_young", f"You must be at least {MIN_SIGNUP_AGE} to sign up.", status_code=422)
     user = User(
         handle=handle,
         display_name=display_name or handle,
@@ -103,13 +118,15 @@ def user_create(
     try:
         validate_password(password, user)
     except ValidationError as exc:
-        raise ApplicationError("weak_password", exc.messages[0], fields={"password": exc.messages}) from exc
+        raise _weak_password("password", exc) from exc
     user.set_password(password)
     try:
         with transaction.atomic():
             user.save()
     except IntegrityError as exc:  # a concurrent sign-up took the handle between check and insert
-        raise ApplicationError("handle_taken", f"@{handle} is taken.", fields={"handle": ["Already taken."]}) from exc
+        raise ApplicationError(
+            "handle_taken", f"@{handle} is taken.", fields={"handle": ["Already taken."]}, status_code=409
+        ) from exc
     return user
 
 
@@ -123,7 +140,7 @@ def user_update_profile(
     avatar: UploadedFile | None = None,
     timezone_name: str | None = None,
 ) -> User:
-    user = User.objects.select_for_update().get(pk=user.pk)
+    user = User.objects.select_for_update(no_key=True).get(pk=user.pk)
     if handle is not None and handle != user.handle:
         user.handle = _validate_handle(handle, exclude_user=user)
     if display_name is not None:
@@ -198,19 +215,17 @@ def token_touch(*, token_id: int, now: datetime) -> None:
 
 def _tokens_revoke(tokens, *, now: datetime) -> int:
     """Revoke the live ones among `tokens`; every websocket opened with them closes (4401) when
-    the caller's transaction commits."""
-    from sora_social.notifications.services import sockets_close_for_tokens
-
+    the caller's transaction commits (the listeners registered on users.ports do that)."""
     token_ids = list(tokens.filter(revoked_at__isnull=True).values_list("pk", flat=True))
     revoked = AuthToken.objects.filter(pk__in=token_ids, revoked_at__isnull=True).update(revoked_at=now)
-    sockets_close_for_tokens(token_ids=token_ids)
+    ports.announce_tokens_revoked(token_ids=token_ids)
     return revoked
 
 
 @transaction.atomic
 def token_revoke(*, user: User, token_id: int) -> None:
     if not _tokens_revoke(AuthToken.objects.filter(pk=token_id, user=user), now=timezone.now()):
-        raise NotFound("No such token.", code="token_not_found")
+        raise NotFound("token_not_found", "No such token.")
 
 
 # --- passwords: change and reset by e-mail ---------------------------------------------------
@@ -220,7 +235,7 @@ def _password_validated(*, user: User, password: str) -> str:
     try:
         validate_password(password, user=user)
     except ValidationError as exc:
-        raise ApplicationError("weak_password", exc.messages[0], fields={"new_password": exc.messages}) from exc
+        raise _weak_password("new_password", exc) from exc
     return password
 
 
@@ -229,7 +244,7 @@ def user_password_change(*, user: User, current_password: str, new_password: str
     """Change one's password (knowing the current one). Every other token of the user is
     revoked (their websockets close); `keep_token_id`, the token making the request, stays.
     Returns how many tokens were revoked."""
-    user = User.objects.select_for_update().get(pk=user.pk)
+    user = User.objects.select_for_update(no_key=True).get(pk=user.pk)
     if not current_password or not user.check_password(current_password):
         raise ApplicationError(
             "wrong_password", "That is not this account's password; nothing was changed.", status_code=403
@@ -240,6 +255,7 @@ def user_password_change(*, user: User, current_password: str, new_password: str
             "password_unchanged",
             "The new password is the current one.",
             fields={"new_password": ["Choose a password different from the current one."]},
+            status_code=422,
         )
     user.set_password(new_password)
     user.save(update_fields=["password"])
@@ -309,12 +325,17 @@ def user_password_reset_confirm(*, uid: str, token: str, new_password: str) -> U
 
     from sora_social.users.login_backoff import login_backoff_clear
 
-    invalid = ApplicationError("invalid_reset_token", "This reset link is invalid or has expired; ask for a new one.")
+    # 422: a uid and token of the right form that no mail of ours holds (the schema cannot say which).
+    invalid = ApplicationError(
+        "invalid_reset_token", "This reset link is invalid or has expired; ask for a new one.", status_code=422
+    )
     try:
         user_pk = int(force_str(urlsafe_base64_decode(uid)))
     except (TypeError, ValueError, OverflowError, UnicodeDecodeError):
         raise invalid from None
-    user = User.objects.select_for_update().filter(pk=user_pk, is_active=True, deleted_at__isnull=True).first()
+    user = (
+        User.objects.select_for_update(no_key=True).filter(pk=user_pk, is_active=True, deleted_at__isnull=True).first()
+    )
     if user is None or not default_token_generator.check_token(user, token):
         raise invalid
     _password_validated(user=user, password=new_password)
@@ -333,19 +354,8 @@ def follow_create(*, follower: User, followee: User) -> Follow:
         raise Forbidden("blocked", "You cannot follow this account.")
     follow, created = Follow.objects.get_or_create(follower=follower, followee=followee)
     if created:
-        _notify_new_follower(follow)
+        ports.announce_follow_created(follow=follow)
     return follow
-
-
-def _notify_new_follower(follow: Follow) -> None:
-    from sora_social.notifications.services import notify
-
-    notify(
-        recipient=follow.followee,
-        kind="new_follower",
-        actor=follow.follower,
-        data={"follower_handle": follow.follower.handle},
-    )
 
 
 @transaction.atomic
@@ -371,7 +381,7 @@ def block_delete(*, blocker: User, blocked: User) -> None:
 @transaction.atomic
 def user_suspend(*, user: User, until) -> User:
     """Suspend an account until a time (moderation calls this); live tokens stop working."""
-    user = User.objects.select_for_update().get(pk=user.pk)
+    user = User.objects.select_for_update(no_key=True).get(pk=user.pk)
     user.suspended_until = until
     user.save(update_fields=["suspended_until"])
     return user
@@ -380,7 +390,7 @@ def user_suspend(*, user: User, until) -> User:
 @transaction.atomic
 def user_ban(*, user: User) -> User:
     """Deactivate an account for good and revoke its tokens."""
-    user = User.objects.select_for_update().get(pk=user.pk)
+    user = User.objects.select_for_update(no_key=True).get(pk=user.pk)
     user.is_active = False
     user.save(update_fields=["is_active"])
     _tokens_revoke(AuthToken.objects.filter(user=user), now=timezone.now())
@@ -389,7 +399,7 @@ def user_ban(*, user: User) -> User:
 
 @transaction.atomic
 def user_reinstate(*, user: User) -> User:
-    user = User.objects.select_for_update().get(pk=user.pk)
+    user = User.objects.select_for_update(no_key=True).get(pk=user.pk)
     user.is_active = True
     user.suspended_until = None
     user.save(update_fields=["is_active", "suspended_until"])
@@ -430,9 +440,9 @@ def user_delete(*, user: User, password: str) -> AccountDeletion:
     append-only ledgers (credits, royalties) and the moderation audit trail keep their rows and
     point at it: the rows stay, the identity goes.
     """
-    user = User.objects.select_for_update().get(pk=user.pk)
+    user = User.objects.select_for_update(no_key=True).get(pk=user.pk)
     if user.deleted_at is not None:
-        raise NotFound("This account was deleted.", code="account_deleted")
+        raise NotFound("account_deleted", "This account was deleted.")
     if not password or not user.check_password(password):
         raise ApplicationError(
             "wrong_password", "That is not this account's password; nothing was deleted.", status_code=403
@@ -478,7 +488,8 @@ def account_export_request(*, user: User) -> AccountExport:
     day (each reads every row and file the person has), then 429 `export_limit`."""
     from sora_social.outbox.services import outbox_send_on_commit
 
-    User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True).get()  # one request at a time
+    # One request at a time.
+    User.objects.select_for_update(no_key=True).filter(pk=user.pk).values_list("pk", flat=True).get()
     pending = AccountExport.objects.select_for_update().filter(user=user, status=AccountExportStatus.PENDING).first()
     if pending is not None and pending.created_at > timezone.now() - ACCOUNT_EXPORT_STALE_AFTER:
         return pending
@@ -577,6 +588,12 @@ def account_export_build(*, export_id: int) -> AccountExport | None:
         )
         return AccountExport.objects.filter(pk=export_id).first()
     with transaction.atomic():
+        # The person's row first, then the export: the order account_export_request locks them in.
+        # The other order deadlocked a second export request against this one (it held the person
+        # and waited for the export; the ready notification's foreign-key check waited for the
+        # person). Locks on a person are FOR NO KEY UPDATE everywhere: they serialise that person's
+        # writes without making every insert that references them wait.
+        User.objects.select_for_update(no_key=True).filter(pk=user.pk).values_list("pk", flat=True).first()
         export = AccountExport.objects.select_for_update().filter(pk=export_id).first()
         if export is None or export.status != AccountExportStatus.PENDING:
             # The account was deleted (or the export finished elsewhere) meanwhile: keep nothing.

@@ -40,7 +40,10 @@ class CommentFactory(factory.django.DjangoModelFactory):
 
     @classmethod
     def _create(cls, model_class, *args, **kwargs) -> Comment:
-        return services.comment_create(**kwargs)
+        reply_to = kwargs.pop("reply_to")
+        return services.comment_create(
+            post_id=kwargs.pop("post").pk, reply_to_id=reply_to.pk if reply_to else None, **kwargs
+        )
 
 
 def remix_chain(length: int, **kwargs) -> list[Post]:

@@ -160,13 +160,13 @@ def test_a_forged_cursor_is_refused(client_for):
 
     client = client_for(UserFactory())
     response = client.get(f"/api/v1/posts/{a[-1].pk}/chain", {"cursor": encode_cursor([b[-1].pk])})
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert response.json()["error"]["code"] == "invalid_cursor"
-    assert client.get(f"/api/v1/posts/{a[0].pk}/remixes", {"cursor": "garbage!"}).status_code == 400
+    assert client.get(f"/api/v1/posts/{a[0].pk}/remixes", {"cursor": "garbage!"}).status_code == 422
     # A tree cursor is bound to the post it was issued for.
     other_cursor = client.get(f"/api/v1/posts/{b[0].pk}/remixes", {"limit": 1}).json()["next_cursor"]
     refused = client.get(f"/api/v1/posts/{a[0].pk}/remixes", {"cursor": other_cursor})
-    assert refused.status_code == 400 and refused.json()["error"]["code"] == "invalid_cursor"
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "invalid_cursor"
 
 
 def test_a_long_chain_pages_from_the_last_post_seen(client_for):

@@ -88,7 +88,7 @@ def test_moderation_removal_leaves_every_path_at_once(client_for):
     author, fan = UserFactory(), UserFactory()
     post = PostFactory(author=author)
     remix = PostFactory(remix_of=post)
-    services.like_create(user=fan, post=post)
+    services.like_create(user=fan, post_id=post.pk)
     assert Notification.objects.filter(recipient=author, hidden_at__isnull=True).exists()
     services.post_remove(post=post, reason="graphic violence")
     client = client_for(fan)

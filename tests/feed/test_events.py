@@ -27,7 +27,14 @@ def test_a_partly_bad_batch_stores_the_good_and_lists_the_bad(client_for):
     private = PostFactory(visibility="private")
     now = datetime.now(UTC)
     good = [
-        {"id": _id(), "type": "impression", "post_id": post.pk, "surface": "for_you", "position": 3},
+        {
+            "id": _id(),
+            "type": "impression",
+            "post_id": post.pk,
+            "surface": "for_you",
+            "position": 3,
+            "propensity": 0.25,
+        },
         {"id": _id(), "type": "view", "post_id": post.pk, "watch_ms": 5300, "completion": 0.75, "at": now.isoformat()},
         {"id": _id(), "type": "remix_started", "post_id": post.pk},
         {"id": _id(), "type": "report", "post_id": post.pk, "at": (now - timedelta(days=2)).isoformat()},
@@ -53,6 +60,9 @@ def test_a_partly_bad_batch_stores_the_good_and_lists_the_bad(client_for):
         ),
         ({"id": _id(), "type": "like", "post_id": post.pk, "surface": "tv"}, "invalid_surface"),
         ({"id": _id(), "type": "like", "post_id": post.pk, "mood": "happy"}, "unknown_field"),
+        ({"id": _id(), "type": "impression", "post_id": post.pk, "propensity": 0}, "invalid_propensity"),
+        ({"id": _id(), "type": "impression", "post_id": post.pk, "propensity": 1.5}, "invalid_propensity"),
+        ({"id": _id(), "type": "like", "post_id": post.pk, "propensity": 0.5}, "unexpected_field"),
         ("just a string", "invalid_event"),
     ]
     batch = good[:2] + [b for b, _ in bad] + good[2:]
@@ -73,6 +83,7 @@ def test_a_partly_bad_batch_stores_the_good_and_lists_the_bad(client_for):
     assert abs((view.occurred_at - now).total_seconds()) < 0.001
     impression = stored[good[0]["id"]]
     assert (impression.surface, impression.position, impression.watch_ms) == (1, 3, None)
+    assert impression.propensity == pytest.approx(0.25) and view.propensity is None
 
 
 def test_retries_are_stored_once(client_for):

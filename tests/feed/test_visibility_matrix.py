@@ -57,8 +57,8 @@ def test_post_paths(client_for, role, audience):
     else:
         remix_author = author
     remix = PostFactory(author=remix_author, remix_of=post)
-    services.comment_create(author=author, post=post, body="first!")
-    services.like_create(user=author, post=post)
+    services.comment_create(author=author, post_id=post.pk, body="first!")
+    services.like_create(user=author, post_id=post.pk)
 
     client = client_for(viewer)
     visible = audience in EXPECTED[role]

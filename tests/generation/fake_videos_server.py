@@ -16,6 +16,17 @@ Failure modes are chosen by markers in the prompt:
 - `[fail:CODE]`: accepted, then the video ends `failed` with `error.code` = CODE,
 - `[stuck]`: accepted, stays `in_progress` forever.
 
+Flavours: `openai` (the default: JSON or multipart, OpenAI's fields only) and `vllm-omni`, which
+speaks vLLM-Omni's documented `/v1/videos` (docs.vllm.ai, "Videos API"): multipart/form-data only
+(a JSON body is a 400), with the extension fields `seed`, `negative_prompt`, `num_frames`, `fps`,
+`num_inference_steps`, `guidance_scale` (type-checked: a wrong type is a 400; unknown fields are a
+400 too, so a client that sends what the server does not take is caught), `GET /v1/models`, and
+`num_frames` / `fps` deciding the clip's length and rate. `models=[...]` serves `GET /v1/models`
+for either flavour (else it is a 404, as on OpenAI-compatible servers without it).
+
+Load: `busy_posts=N` answers the next N creates 429 with `Retry-After: retry_after` (and an
+OpenAI error body), `failing_polls=N` answers the next N status polls 503.
+
 Rendered frames are deterministic from the prompt; with an input reference the first frame
 is that image (so a test can see it arrived), and a remix is its parent's frames inverted.
 Everything a client sent is recorded (`requests`, `poll_times`) for the tests to inspect.
@@ -40,6 +51,39 @@ import numpy as np
 from PIL import Image
 
 ALLOWED_SECONDS = ("4", "8", "12")
+OPENAI_FIELDS = {"prompt", "model", "seconds", "size"}
+# vLLM-Omni's /v1/videos: OpenAI's fields, `user`, and its extension fields with their types.
+VLLM_OMNI_FIELDS: dict[str, type] = {
+    "prompt": str,
+    "model": str,
+    "seconds": str,
+    "size": str,
+    "user": str,
+    "width": int,
+    "height": int,
+    "num_frames": int,
+    "fps": int,
+    "num_inference_steps": int,
+    "guidance_scale": float,
+    "negative_prompt": str,
+    "seed": int,
+}
+
+
+def _vllm_omni_field_errors(fields: dict[str, str], files: dict) -> str:
+    """What vLLM-Omni would refuse in these form fields ("" if nothing)."""
+    for name, value in fields.items():
+        kind = VLLM_OMNI_FIELDS.get(name)
+        if kind is None:
+            return f"Unknown form field {name!r}."
+        try:
+            kind(value)
+        except ValueError:
+            return f"{name} must be {kind.__name__}, not {value!r}."
+    unknown = set(files) - {"input_reference"}
+    return f"Unknown file field {sorted(unknown)[0]!r}." if unknown else ""
+
+
 SIZE = re.compile(r"^(\d{2,4})x(\d{2,4})$")
 
 
@@ -59,6 +103,8 @@ class FakeVideo:
     remixed_from_video_id: str | None = None
     input_reference: np.ndarray | None = None
     deleted: bool = False
+    fps: int | None = None  # vLLM-Omni's `fps` / `num_frames`, when sent
+    num_frames: int | None = None
     _mp4: bytes | None = field(default=None, repr=False)
 
     def as_json(self) -> dict:
@@ -105,7 +151,17 @@ class FakeVideosServer:
         polls_to_complete: int = 3,
         fps: int = 8,
         model: str = "wan2.2-t2v",
+        flavour: str = "openai",
+        models: list[str] | None = None,
+        busy_posts: int = 0,
+        failing_polls: int = 0,
+        retry_after: int | None = 1,
     ) -> None:
+        self.flavour = flavour
+        self.models = models
+        self.busy_posts = busy_posts
+        self.failing_polls = failing_polls
+        self.retry_after = retry_after
         self.api_key = api_key
         self.poll_after_ms = poll_after_ms
         self.polls_to_complete = polls_to_complete
@@ -167,6 +223,8 @@ class FakeVideosServer:
             created_at=int(time.time()),
             input_reference=reference,
             remixed_from_video_id=parent.id if parent else None,
+            fps=int(fields["fps"]) if fields.get("fps") else None,
+            num_frames=int(fields["num_frames"]) if fields.get("num_frames") else None,
         )
         with self._lock:
             self.videos[video.id] = video
@@ -196,7 +254,7 @@ class FakeVideosServer:
 
     def frames(self, video: FakeVideo) -> np.ndarray:
         width, height = video.width_height
-        count = int(video.seconds) * self.fps
+        count = video.num_frames or int(video.seconds) * (video.fps or self.fps)
         if video.remixed_from_video_id:
             parent = self.frames(self.videos[video.remixed_from_video_id])
             return 255 - parent
@@ -219,7 +277,7 @@ class FakeVideosServer:
             frames = self.frames(video)
             out = io.BytesIO()
             with av.open(out, mode="w", format="mp4") as container:
-                stream = container.add_stream("libx264", rate=self.fps)
+                stream = container.add_stream("libx264", rate=video.fps or self.fps)
                 stream.width, stream.height, stream.pix_fmt = frames.shape[2], frames.shape[1], "yuv420p"
                 stream.options = {"preset": "ultrafast", "crf": "18"}
                 for array in frames:
@@ -340,6 +398,22 @@ class _Handler(BaseHTTPRequestHandler):
         self._error(404, "not_found", f"No route {path}.")
 
     def _create(self, fields: dict[str, str], files: dict) -> None:
+        if self.fake.busy_posts > 0:
+            self.fake.busy_posts -= 1
+            headers = {"Retry-After": str(self.fake.retry_after)} if self.fake.retry_after is not None else {}
+            return self._json(
+                429,
+                {"error": {"code": "rate_limit_exceeded", "message": "Too many requests.", "type": "rate_limit"}},
+                headers,
+            )
+        if self.fake.flavour == "vllm-omni":
+            if not self.headers.get("Content-Type", "").startswith("multipart/form-data"):
+                return self._error(400, "invalid_request", "POST /v1/videos accepts multipart/form-data.")
+            refused = _vllm_omni_field_errors(fields, files)
+            if refused:
+                return self._error(400, "invalid_value", refused)
+        elif set(fields) - OPENAI_FIELDS:
+            return self._error(400, "unknown_parameter", f"Unknown parameters: {sorted(set(fields) - OPENAI_FIELDS)}.")
         prompt = fields.get("prompt", "")
         if not prompt:
             return self._error(400, "missing_prompt", "prompt is required.")
@@ -368,6 +442,9 @@ class _Handler(BaseHTTPRequestHandler):
         self._record()
         if not self._authorised():
             return
+        if parsed.path == "/v1/models" and self.fake.models is not None:
+            data = [{"id": m, "object": "model", "owned_by": "vllm-omni"} for m in self.fake.models]
+            return self._json(200, {"object": "list", "data": data})
         if parsed.path == "/v1/videos":
             videos = [v for v in self.fake.videos.values() if not v.deleted]
             data = [v.as_json() for v in videos]
@@ -388,6 +465,9 @@ class _Handler(BaseHTTPRequestHandler):
         if video is None:
             return
         if not match.group(2):
+            if self.fake.failing_polls > 0:
+                self.fake.failing_polls -= 1
+                return self._error(503, "unavailable", "The server is restarting.", "server_error")
             self.fake.advance(video)
             return self._json(200, video.as_json(), self._poll_headers(video))
         if video.status != "completed":

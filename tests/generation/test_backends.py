@@ -13,7 +13,7 @@ from PIL import Image
 
 from generation.backends import base
 from generation.backends.base import BackendError, RenderRequest, RenderResult, get_backend
-from generation.backends.remote import RemoteBackend
+from generation.backends.remote import RemoteBackend, split_remote_id
 from tests.generation.fake_videos_server import FakeVideosServer
 
 W, H = 64, 48  # small frames keep the fake server's encoding and our decoding fast
@@ -48,6 +48,13 @@ class ProgressLog:
         return [fraction for i, fraction in self.calls if i == index]
 
 
+def _vid(result: RenderResult) -> str:
+    """The server's own id of a rendered video (remote_id is `<endpoint>:<id>`)."""
+    endpoint, video_id = split_remote_id(result.remote_id)
+    assert endpoint is not None
+    return video_id
+
+
 def _close(a: np.ndarray, b: np.ndarray, tolerance: float = 6.0) -> bool:
     return float(np.abs(a.astype(int) - b.astype(int)).mean()) < tolerance
 
@@ -61,7 +68,7 @@ def test_remote_round_trip_json(server):
     assert isinstance(result, RenderResult)
     assert result.frames.shape == (4 * server.fps, H, W, 3) and result.frames.dtype == np.uint8
     assert result.fps == server.fps and result.backend == "remote" and result.model == "wan2.2-t2v"
-    video = server.videos[result.remote_id]
+    video = server.videos[_vid(result)]
     assert video.status == "completed"
     assert _close(result.frames, server.frames(video))
     create = next(r for r in server.requests if r.method == "POST")
@@ -109,7 +116,7 @@ def test_remote_multipart_input_reference(server):
 def test_remote_poll_after_header_is_honoured():
     with FakeVideosServer(poll_after_ms=150, polls_to_complete=4) as fake:
         [result] = _backend(fake, api_key="", poll_s=0.001).render([_request()], ProgressLog())
-        times = fake.poll_times[result.remote_id]
+        times = fake.poll_times[_vid(result)]
     assert len(times) == 4
     gaps = np.diff(times)
     assert gaps.min() >= 0.14, gaps
@@ -118,7 +125,7 @@ def test_remote_poll_after_header_is_honoured():
 def test_remote_polls_every_poll_s_without_the_header():
     with FakeVideosServer(poll_after_ms=None, polls_to_complete=3) as fake:
         [result] = _backend(fake, api_key="", poll_s=0.2).render([_request()], ProgressLog())
-        gaps = np.diff(fake.poll_times[result.remote_id])
+        gaps = np.diff(fake.poll_times[_vid(result)])
     assert len(gaps) == 2 and gaps.min() >= 0.19, gaps
 
 
@@ -127,10 +134,10 @@ def test_remote_batch_submits_everything_then_polls(server):
     requests = [_request("a blue square slides"), _request("a green triangle jumps", seconds=8)]
     results = _backend(server).render(requests, progress)
     assert [r.frames.shape[0] for r in results] == [4 * server.fps, 8 * server.fps]
-    methods = [r.method for r in server.requests]
+    methods = [r.method for r in server.requests if r.path != "/v1/models"]
     assert methods[:2] == ["POST", "POST"] and "POST" not in methods[2:]
-    assert server.videos[results[0].remote_id].prompt == "a blue square slides"
-    assert server.videos[results[1].remote_id].prompt == "a green triangle jumps"
+    assert server.videos[_vid(results[0])].prompt == "a blue square slides"
+    assert server.videos[_vid(results[1])].prompt == "a green triangle jumps"
     assert progress.of(0)[-1] == 1.0 and progress.of(1)[-1] == 1.0
 
 
@@ -140,9 +147,9 @@ def test_remote_remix_of_a_remote_parent_uses_the_remix_endpoint(server):
     remix_request = _request("make it night", remix_frames=parent.frames, remix_remote_id=parent.remote_id)
     [remix] = backend.render([remix_request], ProgressLog())
     post = [r for r in server.requests if r.method == "POST"][-1]
-    assert post.path == f"/v1/videos/{parent.remote_id}/remix" and post.fields == {"prompt": "make it night"}
-    assert server.videos[remix.remote_id].remixed_from_video_id == parent.remote_id
-    assert remix.extra["remixed_from_video_id"] == parent.remote_id
+    assert post.path == f"/v1/videos/{_vid(parent)}/remix" and post.fields == {"prompt": "make it night"}
+    assert server.videos[_vid(remix)].remixed_from_video_id == _vid(parent)
+    assert remix.extra["remixed_from_video_id"] == _vid(parent)
     assert _close(remix.frames, 255 - parent.frames)
 
 
@@ -186,7 +193,7 @@ def test_remote_output_at_another_size_is_fitted_to_the_request():
     ("prompt", "code", "retryable"),
     [
         ("[reject] a ball", "invalid_prompt", False),  # 400 with an error body
-        ("[crash] a ball", "internal_error", True),  # 500
+        ("[crash] a ball", "remote_busy", True),  # 500: the endpoint cools down, the job waits
         ("[fail:moderation_blocked] a ball", "moderation_blocked", False),  # the video ends `failed`
         ("[fail:internal_error] a ball", "internal_error", True),  # ... with a transient code
     ],
@@ -196,6 +203,8 @@ def test_remote_errors_are_mapped(server, prompt, code, retryable):
         _backend(server).render([_request(prompt)], ProgressLog())
     assert caught.value.code == code and caught.value.retryable is retryable
     assert caught.value.message
+    # Only "every server is busy or down" makes the job wait (retry_after_s) rather than retry.
+    assert (caught.value.retry_after_s is not None) is (code == "remote_busy")
 
 
 def test_remote_invalid_seconds_is_a_client_error(server):
@@ -236,15 +245,30 @@ def test_remote_unreachable_server_is_retryable():
     backend = RemoteBackend(base_url=f"http://127.0.0.1:{port}/v1", model="m", request_timeout_s=2)
     with pytest.raises(BackendError) as caught:
         backend.render([_request()], ProgressLog())
-    assert caught.value.code == "remote_unreachable" and caught.value.retryable
+    assert caught.value.code == "remote_busy" and caught.value.retryable
+    assert caught.value.retry_after_s >= 1 and "could not be reached" in caught.value.message
 
 
-def test_remote_refuses_cameos_instead_of_dropping_them(server):
-    face = np.zeros((16, 16, 3), dtype=np.uint8)
+def test_remote_sends_a_cameo_as_the_reference_image_and_refuses_what_it_cannot_send(server):
+    face = np.full((16, 16, 3), 180, dtype=np.uint8)
+    _backend(server).render([_request(cameo_images=(face,))], ProgressLog())
+    post = next(r for r in server.requests if r.method == "POST")
+    sent = np.asarray(Image.open(io.BytesIO(post.files["input_reference"][2])).convert("RGB"))
+    assert sent.shape == (H, W, 3) and int(sent.mean()) == 180
+    posts = len([r for r in server.requests if r.method == "POST"])
+    for request, code in (
+        (_request(cameo_images=(face, face)), "one_reference_only"),
+        (_request(cameo_images=(face,), input_reference=face), "one_reference_only"),
+    ):
+        with pytest.raises(BackendError) as caught:
+            _backend(server).render([request], ProgressLog())
+        assert caught.value.code == code and not caught.value.retryable
+    # An endpoint that takes no reference image is never sent a cameo job.
+    blind = _backend(server, endpoints=[{"name": "t2v", "url": server.url, "api_key": "sk-test", "capabilities": []}])
     with pytest.raises(BackendError) as caught:
-        _backend(server).render([_request(cameo_images=(face,))], ProgressLog())
+        blind.render([_request(cameo_images=(face,))], ProgressLog())
     assert caught.value.code == "cameos_unsupported" and not caught.value.retryable
-    assert server.requests == []
+    assert len([r for r in server.requests if r.method == "POST"]) == posts
 
 
 def test_remote_needs_a_url():

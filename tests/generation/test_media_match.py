@@ -14,7 +14,14 @@ from PIL import Image
 from generation import frame_hash, provenance
 from generation.media import decode_mp4, encode_mp4, watermark_label
 from generation.media import render_clip as render_test_clip
-from generation.media_match import MediaMatch, match_media, video_frames_index, videos_needing_index
+from generation.media_match import (
+    MediaMatch,
+    detail_min,
+    match_media,
+    video_frames_index,
+    video_max_distance,
+    videos_needing_index,
+)
 from generation.models import GenerationJob, VideoFrameHash, VideoSource
 from generation.services import video_create_from_bytes, video_create_from_upload
 from generation.video_model.data import render_clip, sample_clip_spec
@@ -84,7 +91,9 @@ def test_an_upload_is_indexed_on_commit_through_the_outbox(user, django_capture_
     finally:
         celery_app.conf.task_always_eager = before
     assert VideoFrameHash.objects.filter(video=video).count() == 17
-    assert match_media(video_bytes=published(12)) == MediaMatch(video_id=video.pk, method="phash", distance=0.0)
+    found = match_media(video_bytes=published(12))
+    assert (found.video_id, found.method, found.distance) == (video.pk, "phash", 0.0)
+    assert found.detail > 0.99
 
 
 def test_the_backfill_command_indexes_what_is_missing():
@@ -125,7 +134,8 @@ def test_re_encoded_rescaled_cropped_rewatermarked_and_cut_copies_are_recognised
         for name, data in _copies(seed).items():
             found = match_media(video_bytes=data)
             assert found is not None and found.video_id == pool[seed].pk, (seed, name, found)
-            assert found.method == "phash" and 0 <= found.distance <= 0.17
+            assert found.method == "phash" and 0 <= found.distance <= video_max_distance()
+            assert found.detail >= detail_min()
 
 
 def test_other_scenes_of_the_same_world_and_other_clips_are_not_matched(pool):
@@ -152,6 +162,34 @@ def test_the_thumbnail_and_a_single_frame_are_recognised(pool):
     assert found is not None and found.video_id == video.pk and found.method == "phash"
     other = Image.fromarray(decode_mp4(published(45))[16])
     assert match_media(image=other) is None
+
+
+def test_pictures_alike_in_the_large_but_not_in_detail_are_told_apart():
+    """What the detail check is for: the same large shapes (a hash cannot tell them apart) with
+    other fine detail are not a copy; a cropped, rescaled, JPEG-compressed copy is."""
+    rng = np.random.default_rng(3)
+    base = cv2.resize(rng.uniform(0, 255, (6, 6, 3)).astype(np.float32), (160, 160), interpolation=cv2.INTER_CUBIC)
+
+    def textured(seed: int) -> np.ndarray:
+        texture = np.random.default_rng(seed).normal(0, 1, (40, 40, 3)).astype(np.float32)
+        texture = cv2.resize(texture, (160, 160), interpolation=cv2.INTER_CUBIC) * 18
+        return np.clip(base + texture, 0, 255).astype(np.uint8)
+
+    original, look_alike = textured(1), textured(2)
+    assert (
+        frame_hash.distances(
+            np.array([frame_hash.frame_hash(original)], dtype=np.uint64),
+            np.array([frame_hash.frame_hash(look_alike)], dtype=np.uint64),
+        )[0, 0]
+        <= video_max_distance()
+    )
+    assert frame_hash.detail_similarity(look_alike, original) < detail_min()
+
+    cropped = original[4:-3, 5:-2]
+    buffer = io.BytesIO()
+    Image.fromarray(cv2.resize(cropped, (120, 120), interpolation=cv2.INTER_AREA)).save(buffer, "JPEG", quality=70)
+    copy = frame_hash.work_rgb(Image.open(io.BytesIO(buffer.getvalue())))
+    assert frame_hash.detail_similarity(copy, original) >= detail_min()
 
 
 def test_bytes_that_are_not_a_video_match_nothing(pool):

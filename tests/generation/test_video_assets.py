@@ -23,7 +23,9 @@ pytestmark = pytest.mark.django_db
 
 
 def _upload(client, data: bytes, name: str = "clip.mp4", content_type: str = "video/mp4"):
-    return client.post("/api/v1/videos", {"file": SimpleUploadedFile(name, data, content_type=content_type)})
+    return client.post(
+        "/api/v1/videos", {"file": SimpleUploadedFile(name, data, content_type=content_type)}, format="multipart"
+    )
 
 
 def test_render_clip_is_real_h264_yuv420p():

@@ -12,7 +12,7 @@ from django.utils import timezone
 from feed.models import Post
 from generation import ports as generation_ports
 from generation.models import Video
-from moderation import services
+from moderation import selectors, services
 from moderation.models import Action, AppendOnlyError, BannedMediaHash, Case
 from moderation.policy.services import media_check
 from sora_social.common.errors import ApplicationError
@@ -36,7 +36,7 @@ def test_remove_takes_a_post_out_of_every_feed_chain_and_notification(client_for
     liker = UserFactory()
     from feed.services import like_create
 
-    like_create(user=liker, post=post)
+    like_create(user=liker, post_id=post.pk)
     assert Notification.objects.filter(target_type="post", target_id=post.pk, hidden_at__isnull=True).exists()
     reporter = UserFactory()
     case = case_of(report(reporter=reporter, target_type="post", target_id=post.pk, reason="violence"))
@@ -171,7 +171,7 @@ def test_strikes_turn_into_an_automatic_suspension(settings):
     assert any("(1 of 3 before a suspension)" in t for t in texts)
     assert any("(2 of 3 before a suspension)" in t for t in texts)
     assert any("suspended until" in t for t in texts)
-    assert services.strikes_active(author) == 3
+    assert selectors.strikes_active(author) == 3
 
 
 def test_old_strikes_stop_counting(settings):
@@ -179,9 +179,9 @@ def test_old_strikes_stop_counting(settings):
     author = UserFactory()
     case = case_of(report(target_type="user", target_id=author.pk, reason="spam"))
     act(case, moderator(), "strike", "Spam.")
-    assert services.strikes_active(author) == 1
+    assert selectors.strikes_active(author) == 1
     settings.MODERATION_STRIKE_WINDOW_DAYS = 0
-    assert services.strikes_active(author) == 0
+    assert selectors.strikes_active(author) == 0
 
 
 def test_suspend_ban_and_restore_an_account(client_for):

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from feed.models import Post
 from generation.models import Video
-from moderation import services
+from moderation import selectors, services
 from moderation.models import Action, Appeal, BannedMediaHash, Case
 from sora_social.common.errors import ApplicationError
 from sora_social.notifications.models import Notification
@@ -170,10 +170,10 @@ def test_an_overturned_strike_stops_counting_and_an_automatic_suspension_can_be_
         strikes.append(act(case, mod, "strike", "Hate."))
     automatic = Action.objects.get(kind="suspend", subject_user=author, moderator__isnull=True)
     author.refresh_from_db()
-    assert author.is_suspended and services.strikes_active(author) == 2
+    assert author.is_suspended and selectors.strikes_active(author) == 2
     appeal = services.appeal_create(action_id=strikes[0].pk, appellant=author, text="Satire.")
     services.appeal_decide(appeal=appeal, moderator=other, uphold=False, reason="It was satire.")
-    assert services.strikes_active(author) == 1
+    assert selectors.strikes_active(author) == 1
     # The automatic suspension was nobody's decision: any moderator may decide its appeal.
     appeal = services.appeal_create(action_id=automatic.pk, appellant=author, text="One strike was overturned.")
     assert appeal.acted_by_id is None

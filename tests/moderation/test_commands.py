@@ -7,7 +7,7 @@ from django.core.management import call_command
 @pytest.mark.slow
 def test_eval_moderation_writes_the_benchmark_json(tmp_path, capsys):
     output = tmp_path / "moderation_eval.json"
-    call_command("eval_moderation", "--limit", "120", "--skip-media", "--output", str(output))
+    call_command("eval_moderation", "--limit", "60", "--skip-media", "--output", str(output))
     data = json.loads(output.read_text())
     assert set(data) == {"benchmark", "params", "metrics", "units", "machine", "when"}
     assert data["benchmark"] == "moderation_eval"
@@ -16,4 +16,10 @@ def test_eval_moderation_writes_the_benchmark_json(tmp_path, capsys):
             for measure in ("precision", "recall"):
                 assert 0.0 <= data["metrics"][f"{layer}.{kind}.{measure}"] <= 1.0
     assert data["units"]["pipeline.flag.recall"] == "ratio"
-    assert "pipeline" in capsys.readouterr().out
+    # Issue 20's sets: the people set's rates, the external set's recall, a row per language.
+    for name in ("people.test.review_rate", "people.test.block_rate", "external.all.flag.recall"):
+        assert 0.0 <= data["metrics"][name] <= 1.0
+    for language in ("fr", "es", "de", "zh", "ru"):
+        assert 0.0 <= data["metrics"][f"language.{language}.flag.recall"] <= 1.0
+    out = capsys.readouterr().out
+    assert "pipeline" in out and "people-and-actions, test" in out and "language zh" in out

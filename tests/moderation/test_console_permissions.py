@@ -28,7 +28,7 @@ def console_world():
     author = UserFactory()
     post = PostFactory(author=author)
     CommentFactory(post=post)
-    like_create(user=UserFactory(), post=post)
+    like_create(user=UserFactory(), post_id=post.pk)
     FollowFactory()
     BlockFactory()
     token_issue(user=author, name="phone")

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from moderation.policy import media
-from moderation.policy.evaluation import reencode, sample_photos, synthetic_clip
+from tools.moderation.evaluation import reencode, sample_photos, synthetic_clip
 
 
 @pytest.fixture(scope="module")

@@ -101,7 +101,7 @@ def test_not_me_is_only_for_things_that_can_show_a_likeness(client_for):
         {"target_type": "comment", "target_id": comment.pk, "reason": "not_me_without_consent"},
         format="json",
     )
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert response.json()["error"]["code"] == "invalid_reason"
     assert not Report.objects.exists()
 

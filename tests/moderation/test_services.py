@@ -2,9 +2,9 @@ import pytest
 
 from moderation.models import BannedMediaHash
 from moderation.policy import services
-from moderation.policy.evaluation import reencode, synthetic_clip
 from sora_social.common.errors import ApplicationError
 from tests.moderation.conftest import person
+from tools.moderation.evaluation import reencode, synthetic_clip
 
 pytestmark = pytest.mark.django_db
 

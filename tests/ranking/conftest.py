@@ -18,13 +18,17 @@ from tests.feed.factories import PostFactory
 
 
 @pytest.fixture(autouse=True)
-def _ranking_state(request, settings):
+def _ranking_state(request):
     """No Redis state (sessions, seen sets, profiles, trending) left over from another test.
     Keys are per database incarnation (store.database_tag)."""
     if request.node.get_closest_marker("django_db") is None:
         yield
         return
     request.getfixturevalue("db")
+    # No random slots unless a test asks for them (tests/ranking/test_value_and_exploration.py).
+    settings = request.getfixturevalue("settings")
+    # No pool logs either (their insert would make query counts random): tests/ranking/test_pool_log.py.
+    settings.FEED_RANKING = {**settings.FEED_RANKING, "EXPLORE_SHARE": 0.0, "POOL_LOG_SHARE": 0.0}
     store.flush_all()
     cache.delete(trending_cache_key())
     yield

@@ -94,12 +94,17 @@ def test_both_pull_strategies_give_the_same_feed(strategy):
     path=st.sampled_from(["/api/v1/feed/following", "/api/v1/feed/latest", "/api/v1/feed/friends"]),
 )
 def test_pages_never_repeat_or_skip_while_posts_arrive(client_for, initial, limit, arrivals, path):
+    # The examples share one database and latest is global: earlier examples' posts (their
+    # arrivals newer than this example's) were in it, each example's scroll added more, and with a
+    # small limit the scroll outgrew the loop's bound before reaching this example's posts, which
+    # then failed as a skip (150 examples reproduced it). Private posts are in no feed.
+    Post.objects.update(visibility="private")
     viewer, author = UserFactory(), UserFactory()
     make_friends(viewer, author)
     before = [make_post(author, topic=None, age=timedelta(minutes=30 - i)) for i in range(initial)]
     client = client_for(viewer)
     shown, cursor, fresh = [], None, []
-    for step in range(1000):  # latest is global: earlier examples' posts are in it too
+    for step in range(1000):
         body = client.get(path, {"limit": limit, **({"cursor": cursor} if cursor else {})}).json()
         shown += ids_of(body)
         cursor = body["next_cursor"]
@@ -107,9 +112,8 @@ def test_pages_never_repeat_or_skip_while_posts_arrive(client_for, initial, limi
         fresh += [make_post(author, topic=None).pk for _ in range(arrivals[step % len(arrivals)])]
         if not cursor:
             break
+    assert not cursor, "the scroll did not end"
     assert len(shown) == len(set(shown)), "a post was shown twice"
-    if path == "/api/v1/feed/latest":
-        shown = [i for i in shown if i in {p.pk for p in before} | set(fresh)]
     expected_old = [p.pk for p in sorted(before, key=lambda p: (p.created_at, p.pk), reverse=True)]
     assert [i for i in shown if i not in fresh] == expected_old, "a post that existed was skipped"
 
@@ -184,11 +188,11 @@ def test_cameo_posts_lists_visible_appearances(client_for):
     assert client_for(fan).get("/api/v1/cameos/999999/posts").status_code == 404
 
 
-def test_bad_cursor_is_a_clear_400(client_for):
+def test_bad_cursor_is_a_clear_422(client_for):
     client = client_for(UserFactory())
     for path in FEEDS:
         response = client.get(path, {"cursor": "not-a-cursor"})
-        assert response.status_code == 400, path
+        assert response.status_code == 422, path
         assert response.json()["error"]["code"] == "invalid_cursor"
 
 

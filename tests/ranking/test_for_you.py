@@ -48,12 +48,14 @@ def test_explain_shows_source_and_score_parts(client_for):
     x = item["explain"]
     assert item["source"] == x["source"] == "friends"
     assert set(x["predicted"]) == {"remix", "create", "like", "hide", "watch_s"}
-    assert set(x["weighted"]) == {"create", "remix", "like", "watch"}
-    assert x["boost"] > 1 and x["fatigue"] == 1.0
+    assert set(x["value"]) == set(x["shares"]) == {"create", "remix", "friend", "new_creator", "hide"}
+    assert x["value"]["friend"] > 0 and x["value"]["hide"] <= 0 and x["fatigue"] == 1.0
+    assert sum(abs(v) for v in x["shares"].values()) == pytest.approx(1.0, abs=1e-3)
     assert x["rerank"]["position"] >= 1 and x["rerank"]["rank_by_score"] >= 1
+    assert x["exploration"] == {"explored": False, "propensity": 1.0} and item["propensity"] == 1.0
     # The score is the sum of its parts.
-    value = sum(x["weighted"].values())
-    assert x["score"] == pytest.approx(value * x["boost"] * x["fatigue"] - x["hide_penalty"], abs=2e-3)
+    gain = sum(v for k, v in x["value"].items() if k != "hide")
+    assert x["score"] == pytest.approx(gain * x["fatigue"] + x["value"]["hide"], abs=2e-3)
     # Post items have the same shape as everywhere else.
     assert set(item["post"]) >= {"id", "author", "video", "viewer", "remix_of", "remix_count"}
 
@@ -84,7 +86,8 @@ def test_a_first_post_reaches_the_authors_friends(client_for):
     first = make_post(newcomer, topic="pets", age=timedelta(hours=20))
     body = page(client_for(viewer), explain=1, limit=5)
     assert post_ids(body)[0] == first.pk
-    assert body["results"][0]["explain"]["boost"] >= 1 + 1.5 + 3.0  # friend + first post to friends
+    terms = body["results"][0]["explain"]["value"]
+    assert terms["friend"] > 0 and terms["new_creator"] > 0  # a friend's post, and a new creator's
 
 
 def test_scroll_never_repeats_and_seen_posts_stay_out(client_for):
@@ -129,7 +132,7 @@ def test_another_users_cursor_does_not_open_their_list(client_for):
     # Ben gets his own fresh list (from the top), not the rest of Ava's.
     assert post_ids(ben_page)[:3] != [] and set(post_ids(ben_page)).isdisjoint(set()) is True
     response = client_for(ben).get("/api/v1/feed/for-you", {"cursor": "W1siYSJdXQ"})
-    assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_cursor"
+    assert response.status_code == 422 and response.json()["error"]["code"] == "invalid_cursor"
 
 
 def test_hiding_an_author_demotes_their_other_posts(client_for):
@@ -160,8 +163,8 @@ def test_non_personalised_feed_forgets_the_viewer(client_for):
     body = page(client, explain=1)
     assert body["personalized"] is False
     assert {r["source"] for r in body["results"]} <= {"trending", "fresh"}
-    # No friend, follow or cameo boosts: at most the (impersonal) new-author one.
-    assert all(r["explain"]["boost"] <= 1.4 for r in body["results"])
+    # Nobody is anyone's friend here: no friend term.
+    assert all(r["explain"]["value"]["friend"] == 0 for r in body["results"])
     assert all(r["explain"]["steer"] == 0 for r in body["results"])
     assert client.get("/api/v1/feed/preferences").json() == {
         "personalized": False,
@@ -211,3 +214,17 @@ def test_server_timing_names_where_a_page_spent_its_time(client_for):
     sliced = _stages(later)
     assert "slice" in sliced and "hydrate" in sliced
     assert not {"profile", "sources", "candidates", "rank"} & set(sliced)
+
+
+def test_explored_slots_carry_the_probability_of_what_was_shown(client_for, settings):
+    settings.FEED_RANKING = {**settings.FEED_RANKING, "EXPLORE_SHARE": 1.0}
+    viewer = UserFactory()
+    for _ in range(8):
+        make_post(UserFactory(), topic="travel")
+    body = page(client_for(viewer), explain=1, limit=8)
+    items = body["results"]
+    assert len(items) == 8
+    # Every slot drawn at random from what was left: 1/8, 1/7, ... 1/1.
+    assert [round(1 / r["propensity"]) for r in items] == list(range(8, 0, -1))
+    assert all(r["explain"]["exploration"]["explored"] for r in items)
+    assert all(r["propensity"] == r["explain"]["exploration"]["propensity"] for r in items)

@@ -7,6 +7,9 @@ import numpy as np
 from feed.ranking.features import FEATURES, INDEX, CandidateBatch, depersonalize, feature_matrix
 from feed.ranking.model import HeuristicModel, MLPModel, load_model
 from feed.ranking.scoring import Weights, fatigue_factor, score
+from feed.ranking.value import DEFAULT_OBJECTIVE, objective_weights
+
+W = objective_weights(DEFAULT_OBJECTIVE)
 
 
 def batch(n: int = 4, **overrides) -> CandidateBatch:
@@ -71,16 +74,17 @@ def test_creation_outweighs_watch_time():
     pred.watch_s[:] = [60.0, 5.0]  # the first holds attention
     pred.create[:] = [0.001, 0.05]  # the second makes people create
     pred.remix[:] = [0.001, 0.03]
-    s = score(x, pred, Weights(), age_hours=np.full(2, 5.0)).score
+    s = score(x, pred, Weights(), W, age_hours=np.full(2, 5.0)).score
     assert s[1] > s[0]
 
 
-def test_minors_are_not_ranked_by_watch_time():
+def test_watch_time_is_not_in_the_value():
+    """Nobody, minors included, is ranked by watch time: it is no term of the objective."""
     x = feature_matrix(batch(n=2))
     pred = HeuristicModel().predict(x)
-    adult = score(x, pred, Weights(), age_hours=np.full(2, 5.0))
-    minor = score(x, pred, Weights(), age_hours=np.full(2, 5.0), minor=True)
-    assert adult.parts["watch"].sum() > 0 and minor.parts["watch"].sum() == 0
+    before = score(x, pred, Weights(), W, age_hours=np.full(2, 5.0)).score
+    pred.watch_s[:] = [600.0, 0.0]
+    assert np.array_equal(score(x, pred, Weights(), W, age_hours=np.full(2, 5.0)).score, before)
 
 
 def test_hides_demote_the_author_for_weeks():
@@ -89,22 +93,26 @@ def test_hides_demote_the_author_for_weeks():
     assert recent < 0.3 and recent < weeks_ago < 0.8 and long_ago > 0.99
     x = feature_matrix(batch(n=2))
     pred = HeuristicModel().predict(x)
-    s = score(x, pred, Weights(), age_hours=np.full(2, 5.0), days_since_author_hidden=np.array([2.0, np.inf]))
+    s = score(x, pred, Weights(), W, age_hours=np.full(2, 5.0), days_since_author_hidden=np.array([2.0, np.inf]))
     assert s.score[0] < s.score[1]
 
 
 def test_steering_multiplies_the_score():
     x = feature_matrix(batch(n=3))
     pred = HeuristicModel().predict(x)
-    s = score(x, pred, Weights(), age_hours=np.full(3, 5.0), steer=np.array([1.0, 0.0, -1.0]))
+    s = score(x, pred, Weights(), W, age_hours=np.full(3, 5.0), steer=np.array([1.0, 0.0, -1.0]))
     assert s.score[0] > s.score[1] > s.score[2]
 
 
-def test_an_early_post_is_boosted_for_the_authors_friends():
+def test_an_early_post_is_worth_its_new_creator_term():
     b = batch(n=2, is_friend=np.array([True, True]), author_seq=np.array([1, 50]))
     x = feature_matrix(b)
-    s = score(x, HeuristicModel().predict(x), Weights(), age_hours=np.full(2, 5.0))
-    assert s.boost[0] > s.boost[1] and s.score[0] > s.score[1]
+    s = score(x, HeuristicModel().predict(x), Weights(), W, age_hours=np.full(2, 5.0))
+    assert s.part("new_creator")[0] > 0 and s.part("new_creator")[1] == 0 and s.score[0] > s.score[1]
+    assert (s.part("friend") > 0).all()
+    # A week old, it no longer counts as a new creator's.
+    late = score(x, HeuristicModel().predict(x), Weights(), W, age_hours=np.full(2, 24 * 7.0))
+    assert late.part("new_creator")[0] == 0
 
 
 def test_model_file_round_trip_and_fallbacks(tmp_path):

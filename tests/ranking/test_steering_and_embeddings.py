@@ -100,12 +100,17 @@ def test_steering_moves_the_ranking_the_way_the_words_say(client_for, world, dja
 
 
 @pytest.mark.parametrize(
-    ("text", "code"),
-    [("", "invalid"), ("   ", "invalid"), ("please", "steering_not_understood"), ("x" * 301, "invalid")],
+    ("text", "status", "code"),
+    [
+        ("", 400, "invalid"),
+        ("   ", 422, "steering_empty"),
+        ("please", 422, "steering_not_understood"),
+        ("x" * 301, 400, "invalid"),
+    ],
 )
-def test_steering_refusals(client_for, text, code):
+def test_steering_refusals(client_for, text, status, code):
     response = client_for(UserFactory()).put("/api/v1/feed/steering", {"text": text}, format="json")
-    assert response.status_code == 400
+    assert response.status_code == status
     assert response.json()["error"]["code"] == code
 
 

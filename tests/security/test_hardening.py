@@ -42,7 +42,7 @@ def test_signup_refuses_common_and_handle_like_passwords(anon_client, handle, pa
     response = anon_client.post(
         SIGNUP, {"handle": handle, "password": password, "date_of_birth": "1990-05-06"}, format="json"
     )
-    error = assert_error_shape(response, 400, "weak_password")
+    error = assert_error_shape(response, 422, "weak_password")  # a rule no schema states
     assert error["fields"]["password"]
     assert not User.objects.filter(handle__iexact=handle).exists()
 
@@ -103,23 +103,23 @@ def test_json_nesting_our_bodies_use_still_parses(api):
         b'"a red ball \\udfff"',
     ],
 )
-def test_unstorable_characters_in_a_v1_prompt_are_a_400(api, _no_dispatch, raw_prompt):
+def test_unstorable_characters_in_a_v1_prompt_are_a_422(api, _no_dispatch, raw_prompt):
     from generation.models import GenerationJob
 
     response = api.post("/v1/videos", data=b'{"prompt": ' + raw_prompt + b"}", content_type="application/json")
-    error = assert_openai_error(response, 400, "invalid_characters")
+    error = assert_openai_error(response, 422, "invalid_characters")
     assert error["param"] == "prompt"
     assert not GenerationJob.objects.exists()
 
 
-def test_a_nul_anywhere_in_a_rest_body_is_a_400(api):
+def test_a_nul_anywhere_in_a_rest_body_is_a_422(api):
     response = api.post(
         "/api/v1/auth/signup",
         data=b'{"handle": "nul_person", "password": "violet-lantern-harbor", "date_of_birth": "1990-01-01",'
         b' "display_name": "N\\u0000L"}',
         content_type="application/json",
     )
-    assert_error_shape(response, 400, "invalid_characters")
+    assert_error_shape(response, 422, "invalid_characters")
     assert not User.objects.filter(handle="nul_person").exists()
 
 
@@ -136,7 +136,7 @@ def test_a_json_array_body_on_rest_is_a_400(api, path):
     assert_error_shape(api.post(path, data=b"[1, 2]", content_type="application/json"), 400)
 
 
-def test_a_nul_in_a_multipart_field_of_v1_characters_is_a_400(api):
+def test_a_nul_in_a_multipart_field_of_v1_characters_is_a_422(api):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     from cameos.models import Cameo
@@ -144,7 +144,7 @@ def test_a_nul_in_a_multipart_field_of_v1_characters_is_a_400(api):
 
     clip = SimpleUploadedFile("mug.mp4", clip_bytes(subject="object", card_at="none"), content_type="video/mp4")
     response = api.post("/v1/videos/characters", {"name": "Blue\x00Mug", "video": clip}, format="multipart")
-    error = assert_openai_error(response, 400, "invalid_characters")
+    error = assert_openai_error(response, 422, "invalid_characters")
     assert error["param"] == "name"
     assert not Cameo.objects.exists()
 

@@ -252,7 +252,7 @@ def test_own_content_goes_ledgers_stay_anonymous_tokens_stop(client_for, owner, 
         {"handle": "deleted_abc", "password": "another fine password 99", "date_of_birth": "1990-01-01"},
         format="json",
     )
-    assert taken.status_code == 400 and taken.json()["error"]["code"] == "handle_reserved"
+    assert taken.status_code == 409 and taken.json()["error"]["code"] == "handle_reserved"
 
 
 def test_in_flight_jobs_of_others_with_the_cameo_are_cancelled_and_refunded(client_for, owner):

@@ -203,3 +203,63 @@ def test_at_most_three_exports_a_day(client_for, django_capture_on_commit_callba
     # A day later the person may export again.
     AccountExport.objects.update(created_at=timezone.now() - timedelta(days=1, minutes=1))
     assert _export(api, django_capture_on_commit_callbacks)["status"] == "ready"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_second_request_while_the_first_is_being_stored_does_not_deadlock(monkeypatch):
+    """Seen under schemathesis: two export requests close together. The build of the first locked
+    its export, then its ready notification waited for the person's row, which the second request
+    held while it waited for that export: PostgreSQL killed one (a 503 to the client)."""
+    import threading
+
+    from django.db import connection, transaction
+
+    from sora_social.users import services
+    from sora_social.users.models import AccountExportStatus, User
+
+    monkeypatch.setattr(account_export_build_task, "apply_async", lambda args, queue=None, **options: None)
+    owner = UserFactory()
+    export = services.account_export_request(user=owner)
+    holding, go = threading.Event(), threading.Event()
+    results: dict[str, object] = {}
+
+    def second_request() -> None:
+        try:
+            with transaction.atomic():
+                # The request's first step (its lock on the person), then the rest of it.
+                User.objects.select_for_update(no_key=True).filter(pk=owner.pk).values_list("pk", flat=True).get()
+                holding.set()
+                go.wait(30)
+                results["request"] = services.account_export_request(user=owner).pk
+        except Exception as exc:  # asserted below
+            results["request"] = exc
+        finally:
+            connection.close()
+
+    def build() -> None:
+        try:
+            results["build"] = services.account_export_build(export_id=export.pk)
+        except Exception as exc:  # asserted below
+            results["build"] = exc
+        finally:
+            connection.close()
+
+    requester = threading.Thread(target=second_request)
+    requester.start()
+    assert holding.wait(30)
+    builder = threading.Thread(target=build)
+    builder.start()
+    # Let the build reach the lock it waits for, whichever that is, before the request goes on.
+    with connection.cursor() as cursor:
+        for _ in range(600):
+            cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+            if cursor.fetchone()[0]:
+                break
+            threading.Event().wait(0.05)
+    go.set()
+    requester.join(60)
+    builder.join(60)
+    assert results["request"] == export.pk, results
+    assert not isinstance(results["build"], Exception), results
+    export.refresh_from_db()
+    assert export.status == AccountExportStatus.READY

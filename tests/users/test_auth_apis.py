@@ -35,17 +35,17 @@ def test_signup_returns_a_working_token_stored_only_as_a_digest(anon_client):
 
 
 @pytest.mark.parametrize(
-    ("handle", "code"),
+    ("handle", "status", "code"),
     [
-        ("ab", "invalid_handle"),
-        ("has space", "invalid_handle"),
-        (".dot", "invalid_handle"),
-        ("admin", "handle_reserved"),
+        ("ab", 400, "invalid_handle"),
+        ("has space", 400, "invalid_handle"),
+        (".dot", 400, "invalid_handle"),
+        ("admin", 409, "handle_reserved"),
     ],
 )
-def test_bad_handles_are_refused_with_a_code(anon_client, handle, code):
+def test_bad_handles_are_refused_with_a_code(anon_client, handle, status, code):
     response = signup(anon_client, handle=handle)
-    assert response.status_code == 400
+    assert response.status_code == status
     assert response.json()["error"]["code"] == code
     assert "handle" in response.json()["error"]["fields"]
     assert not User.objects.filter(handle__iexact=handle).exists()
@@ -54,7 +54,7 @@ def test_bad_handles_are_refused_with_a_code(anon_client, handle, code):
 def test_duplicate_handle_is_refused_case_insensitively(anon_client):
     UserFactory(handle="Taken_Name")
     response = signup(anon_client, handle="taken_name")
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert response.json()["error"]["code"] == "handle_taken"
 
 

@@ -131,14 +131,14 @@ def test_profile_update(api, user):
     assert response.json()["display_name"] == "New Name"
     assert response.json()["timezone"] == "Europe/Paris"
     bad = api.patch("/api/v1/me", {"timezone": "Mars/Olympus"}, format="json")
-    assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_timezone"
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_timezone"
 
 
 def test_handle_change_checks_uniqueness(client_for):
     UserFactory(handle="taken")
     me = UserFactory(handle="mine")
     response = client_for(me).patch("/api/v1/me", {"handle": "TAKEN"}, format="json")
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert response.json()["error"]["code"] == "handle_taken"
     me.refresh_from_db()
     assert me.handle == "mine"

@@ -106,7 +106,7 @@ def test_a_wrong_current_password_changes_nothing(client_for, anon_client):
 def test_the_validators_apply(client_for, new_password, code):
     api = client_for(UserFactory())
     response = api.post(CHANGE, {"current_password": PASSWORD, "new_password": new_password}, format="json")
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert response.json()["error"]["code"] == code
     assert response.json()["error"]["fields"]["new_password"]
 
@@ -114,7 +114,7 @@ def test_the_validators_apply(client_for, new_password, code):
 def test_the_new_password_must_differ(client_for):
     api = client_for(UserFactory())
     response = api.post(CHANGE, {"current_password": PASSWORD, "new_password": PASSWORD}, format="json")
-    assert response.status_code == 400 and response.json()["error"]["code"] == "password_unchanged"
+    assert response.status_code == 422 and response.json()["error"]["code"] == "password_unchanged"
 
 
 def test_changing_needs_a_token(anon_client):
@@ -161,7 +161,7 @@ def test_reset_by_mail_sets_a_new_password_and_revokes_every_token(
     again = anon_client.post(
         CONFIRM, {"uid": uid, "token": token, "new_password": "another-fine-pass-9"}, format="json"
     )
-    assert again.status_code == 400
+    assert again.status_code == 422
     assert again.json()["error"]["code"] == "invalid_reset_token"
 
 
@@ -192,11 +192,11 @@ def test_a_wrong_token_or_uid_is_refused(anon_client, django_capture_on_commit_c
         {"uid": "MTIzNDU2Nzg5", "token": token, "new_password": NEW_PASSWORD},
     ):
         response = anon_client.post(CONFIRM, body, format="json")
-        assert response.status_code == 400
+        assert response.status_code == 422
         assert response.json()["error"]["code"] == "invalid_reset_token"
     # A weak password is refused by the validators and leaves the token usable.
     weak = anon_client.post(CONFIRM, {"uid": uid, "token": token, "new_password": "pw_eva12"}, format="json")
-    assert weak.status_code == 400 and weak.json()["error"]["code"] == "weak_password"
+    assert weak.status_code == 422 and weak.json()["error"]["code"] == "weak_password"
     good = anon_client.post(CONFIRM, {"uid": uid, "token": token, "new_password": NEW_PASSWORD}, format="json")
     assert good.status_code == 204
     user.refresh_from_db()

@@ -75,12 +75,13 @@ def run(demo: Demo) -> None:
     demo.step("Ava's for-you, first page: " + "; ".join(_line(i) for i in items) + ".")
     top = items[0]
     x = top["explain"]
+    shares = ", ".join(f"{term} {share:+.0%}" for term, share in x["shares"].items() if share)
     demo.step(
         f"First is @{top['post']['author']['handle']}'s post ({top['source']}): p(create) {x['predicted']['create']}, "
-        f"p(remix) {x['predicted']['remix']}, p(like) {x['predicted']['like']}, weighted into "
-        f"{sum(x['weighted'].values()):.2f}, times a boost of {x['boost']} (friend"
-        f"{', first post' if top['post']['id'] == first['id'] else ''}), minus {x['hide_penalty']} for "
-        f"p(hide): score {x['score']}. A friend's first video meets an audience instead of silence."
+        f"p(remix) {x['predicted']['remix']}, p(like) {x['predicted']['like']}; its value is the sum of "
+        f"fitted weights times those predictions, shared as {shares} (friend"
+        f"{', first post' if top['post']['id'] == first['id'] else ''}): score {x['score']}. A friend's "
+        "first video meets an audience instead of silence."
     )
     sports = [i["explain"]["steer"] for i in items if i["type"] == "post" and i["post"]["author"]["handle"] == "cleo"]
     if sports:

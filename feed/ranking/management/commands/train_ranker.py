@@ -40,10 +40,16 @@ class Command(BaseCommand):
             now=timezone.now(), days=opts["days"], user_mod=opts["user_mod"], max_rows=opts["max_rows"], say=say
         )
         try:
-            model, metrics = train_mlp(data, hidden=opts["hidden"], epochs=opts["epochs"], say=say)
+            model, metrics = train_mlp(
+                data,
+                hidden=opts["hidden"],
+                epochs=opts["epochs"],
+                objective=settings.FEED_RANKING.get("OBJECTIVE"),
+                say=say,
+            )
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         model.meta["window_days"] = opts["days"]
         model.save(output)
-        say(json.dumps(metrics, indent=2))
+        say(json.dumps({**metrics, "value_weights": model.meta["value_weights"]}, indent=2))
         say(self.style.SUCCESS(f"Wrote {output} ({len(data):,} rows, {time.monotonic() - started:.0f} s)."))

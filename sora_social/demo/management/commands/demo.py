@@ -33,6 +33,9 @@ class Command(BaseCommand):
             "MEDIA_ROOT": str(root / "var" / "demo-media"),
             # Low enough that the demo's teen reaches her daily for-you limit and sees the stop.
             "FEED_TEEN_DAILY_LIMIT": "8",
+            # No random for-you slots: the story reads the ranking as ranked (a handful of posts
+            # would make the 5 % exploration a coin toss on what comes first).
+            "FEED_EXPLORE_SHARE": "0",
         }
         say = self.stdout.write
         say(f"Preparing a fresh demo database ({db_name}) and migrating it ...")
