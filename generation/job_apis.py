@@ -128,11 +128,15 @@ def job_data(job: GenerationJob, request: Request) -> dict:
 
 
 REFUSALS = {
-    400: OpenApiResponse(description="invalid input: prompt_required, invalid_seconds, invalid_size, too_many_cameos"),
+    400: OpenApiResponse(
+        description="invalid input: prompt_required, invalid_seconds, invalid_size, too_many_cameos (listed)"
+    ),
     402: OpenApiResponse(description="insufficient_credits"),
     403: OpenApiResponse(description="cameo_permission_denied, remix_not_allowed"),
     404: OpenApiResponse(description="cameo_not_found, post_not_found"),
-    422: OpenApiResponse(description="prompt_blocked, cameo_restriction, idempotency_key_reused"),
+    422: OpenApiResponse(
+        description="prompt_blocked, cameo_restriction, idempotency_key_reused, too_many_cameos (with @mentions)"
+    ),
     429: OpenApiResponse(description="too_many_jobs_in_flight"),
 }
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
+from django.core.validators import MaxLengthValidator
 from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -177,6 +178,13 @@ def _characters(data) -> tuple[int, ...]:
                 value = json.loads(value)
         # A part may hold the whole array as JSON, as a form encoder that sends it in one part does.
         refs.extend(value if isinstance(value, list) else [value])
+    if len(refs) > settings.GENERATION_MAX_CAMEOS:
+        # The schema's maxItems: a list that breaks it is a 400, whatever the ids are.
+        raise ApplicationError(
+            "too_many_cameos",
+            f"A video can feature at most {settings.GENERATION_MAX_CAMEOS} cameos.",
+            fields={"characters": [f"At most {settings.GENERATION_MAX_CAMEOS} items."]},
+        )
     ids: list[int] = []
     for value in refs:
         ref = value.get("id") if isinstance(value, dict) else value
@@ -374,10 +382,16 @@ class VideoCreateSerializer(serializers.Serializer):
             help_text="One of GET /v1/models; the first there by default.",
         )
         self.fields["size"] = serializers.ChoiceField(choices=list(settings.GENERATION_SIZES), required=False)
+        limit = settings.GENERATION_MAX_CAMEOS
+        characters = CharacterRefSerializer(many=True, required=False, max_length=limit)
+        # The validator is what puts maxItems in the schema (drf-spectacular does not read
+        # ListSerializer's max_length); many=True would hand it to each item.
+        characters.validators = [MaxLengthValidator(limit)]
+        self.fields["characters"] = characters
 
     seconds = serializers.ChoiceField(choices=["4", "8", "12"], required=False)
     size = serializers.CharField(required=False)  # the sizes served now: set in __init__
-    characters = CharacterRefSerializer(many=True, required=False)
+    characters = CharacterRefSerializer(many=True, required=False)  # at most the cameo limit: set in __init__
 
 
 class VideoCreateUploadSerializer(VideoCreateSerializer):

@@ -177,8 +177,13 @@ def generation_job_submit(
     # The limit is on cameos the model is asked to draw (named); inherited ones arrive with the
     # source's pixels and are checked just the same, but do not use up the user's two.
     if len(cameos) + len(missing) > settings.GENERATION_MAX_CAMEOS:
+        # Too many in the list is what the schema forbids (400); a list within it that @mentions
+        # in the prompt take over the limit is a rule no schema can state (422).
+        listed_too_many = len(request.cameo_refs) > settings.GENERATION_MAX_CAMEOS
         raise ApplicationError(
-            "too_many_cameos", f"A video can feature at most {settings.GENERATION_MAX_CAMEOS} cameos."
+            "too_many_cameos",
+            f"A video can feature at most {settings.GENERATION_MAX_CAMEOS} cameos.",
+            status_code=status.HTTP_400_BAD_REQUEST if listed_too_many else status.HTTP_422_UNPROCESSABLE_ENTITY,
         )
     inherited = _inherited_cameos([source_video, reference_video], named=cameos)
     shown = [*cameos, *(link.cameo for link in inherited)]

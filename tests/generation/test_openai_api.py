@@ -309,6 +309,41 @@ def test_characters_by_id_are_used_and_consent_checked(sdk, client_for, settings
     assert GenerationJob.objects.count() == 4  # the refusals made no job and charged nothing
 
 
+def test_the_cameo_limit_is_the_schemas_max_items_and_mentions_count_towards_it(sdk, client_for, settings):
+    """More characters than the schema's maxItems is a 400 in either encoding, however many
+    distinct ids they hold; within it, @mentions that take the video over the limit are a 422
+    (no schema can state that rule). Schemathesis found three in one multipart part refused 400
+    while the schema allowed any number."""
+    settings.GENERATION_MAX_IN_FLIGHT = 10
+    limit = settings.GENERATION_MAX_CAMEOS
+    schema = client_for(UserFactory()).get("/api/schema/?format=json").json()
+    body = schema["paths"]["/v1/videos"]["post"]["requestBody"]["content"]
+    for media_type in ("application/json", "multipart/form-data"):
+        ref = body[media_type]["schema"]["$ref"].rsplit("/", 1)[-1]
+        assert schema["components"]["schemas"][ref]["properties"]["characters"]["maxItems"] == limit
+
+    mugs = [CameoFactory(kind=CameoKind.OBJECT, name=f"mug-{n}", display_name=f"Mug {n}") for n in range(limit + 1)]
+    refs = [{"id": f"char_{mug.pk}"} for mug in mugs]
+    too_many = [
+        create(sdk, characters=refs),
+        create(sdk, characters=[refs[0]] * (limit + 1)),  # the same id again is still an item
+        sdk.post("/v1/videos", {"prompt": "x", "characters": json.dumps(refs)}, format="multipart"),
+        sdk.post("/v1/videos", {"prompt": "x", "characters[][id]": [r["id"] for r in refs]}, format="multipart"),
+    ]
+    for response in too_many:
+        error = response.json()["error"]
+        assert (response.status_code, error["code"], error["param"]) == (400, "too_many_cameos", "characters")
+
+    mentioned = create(sdk, prompt=f"@{mugs[-1].name} joins them", characters=refs[:limit])
+    error = mentioned.json()["error"]
+    assert (mentioned.status_code, error["code"], error["param"]) == (422, "too_many_cameos", "characters")
+    assert not GenerationJob.objects.exists()
+
+    within = create(sdk, prompt="two mugs on a shelf", characters=refs[:limit])
+    assert within.status_code == 200, within.json()
+    assert GenerationJob.objects.get(public_id=within.json()["id"]).cameos.count() == limit
+
+
 def test_a_character_named_with_spaces_is_found_by_its_mention(sdk):
     mug = CameoFactory(kind=CameoKind.OBJECT, name="blue-mug", display_name="Blue Mug")
     response = create(sdk, prompt="@Blue Mug dances on a table")
