@@ -22,6 +22,7 @@ NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{1,38}[A-Za-z0-9_]$"
 MAX_ALIASES = 10
 MAX_THEMES = 20
 MAX_THEME_LENGTH = 40
+MAX_LICENCE_FEE = 100_000  # credits per generation
 MAX_INSTRUCTIONS = 500
 
 # Verification refusals, each a code the client shows with a message the user can act on.

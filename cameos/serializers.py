@@ -150,7 +150,11 @@ class CameoUploadInputSerializer(InputSerializer):
 class CameoUpdateInputSerializer(InputSerializer):
     display_name = serializers.CharField(max_length=60, required=False)
     description = serializers.CharField(max_length=300, required=False, allow_blank=True)
-    aliases = serializers.ListField(child=serializers.CharField(max_length=60), required=False, max_length=20)
+    aliases = serializers.ListField(
+        child=serializers.CharField(max_length=constants.MAX_THEME_LENGTH),
+        required=False,
+        max_length=constants.MAX_ALIASES,
+    )
     audience = enum_field("CameoAudience", CameoAudience.choices, required=False)
     instructions = serializers.CharField(max_length=constants.MAX_INSTRUCTIONS, required=False, allow_blank=True)
     restrictions = serializers.ListField(
@@ -244,9 +248,17 @@ class ReferencesOutputSerializer(serializers.Serializer):
 
 
 class LicenceInputSerializer(InputSerializer):
-    allowed_themes = serializers.ListField(child=serializers.CharField(max_length=40), required=False)
-    forbidden_themes = serializers.ListField(child=serializers.CharField(max_length=40), required=False)
-    fee_credits = serializers.IntegerField(required=False, min_value=0)
+    allowed_themes = serializers.ListField(
+        child=serializers.CharField(max_length=constants.MAX_THEME_LENGTH),
+        required=False,
+        max_length=constants.MAX_THEMES,
+    )
+    forbidden_themes = serializers.ListField(
+        child=serializers.CharField(max_length=constants.MAX_THEME_LENGTH),
+        required=False,
+        max_length=constants.MAX_THEMES,
+    )
+    fee_credits = serializers.IntegerField(required=False, min_value=0, max_value=constants.MAX_LICENCE_FEE)
     rights_holder_share_bps = serializers.IntegerField(required=False, min_value=0, max_value=10_000)
 
 

@@ -48,8 +48,8 @@ def character_licence_set(
     if forbidden_themes is not None:
         licence.forbidden_themes = _validate_words(forbidden_themes, field="themes", limit=constants.MAX_THEMES)
     if fee_credits is not None:
-        if not 0 <= fee_credits <= 100_000:
-            raise ApplicationError("invalid_fee", "fee_credits must be between 0 and 100000.")
+        if not 0 <= fee_credits <= constants.MAX_LICENCE_FEE:
+            raise ApplicationError("invalid_fee", f"fee_credits must be between 0 and {constants.MAX_LICENCE_FEE}.")
         licence.fee_credits = fee_credits
     if rights_holder_share_bps is not None:
         if not 0 <= rights_holder_share_bps <= 10_000:

@@ -226,6 +226,41 @@ def test_patch_settings_validates_restrictions_and_instructions(client_for):
     assert client_for(UserFactory()).patch(f"/api/v1/cameos/{cameo.pk}", {"audience": "everyone"}).status_code == 404
 
 
+def test_the_schema_states_the_limits_on_aliases_themes_and_fees(client_for):
+    """What the schema allows is accepted and one more is refused 400 with nothing changed (the
+    serializers allowed 20 aliases of 60 characters and any fee, the services 10, 40 and 100,000)."""
+    from cameos import constants
+
+    character = CharacterFactory(name="captain")
+    api = client_for(character.owner)
+    schemas = api.get("/api/schema/?format=json").json()["components"]["schemas"]
+    aliases = schemas["PatchedCameoUpdateInputRequest"]["properties"]["aliases"]
+    licence = schemas["LicenceInputRequest"]["properties"]
+    assert (aliases["maxItems"], aliases["items"]["maxLength"]) == (constants.MAX_ALIASES, constants.MAX_THEME_LENGTH)
+    assert licence["allowed_themes"]["maxItems"] == licence["forbidden_themes"]["maxItems"] == constants.MAX_THEMES
+    assert licence["fee_credits"]["maximum"] == constants.MAX_LICENCE_FEE
+
+    url = f"/api/v1/cameos/{character.pk}"
+    most = [f"{n:02d}" + "a" * (constants.MAX_THEME_LENGTH - 2) for n in range(constants.MAX_ALIASES)]
+    assert api.patch(url, {"aliases": most}, format="json").status_code == 200
+    for too_many in ([*most, "one more"], ["a" * (constants.MAX_THEME_LENGTH + 1)]):
+        response = api.patch(url, {"aliases": too_many}, format="json")
+        assert response.status_code == 400, response.json()
+    themes = [f"theme {n}" for n in range(constants.MAX_THEMES)]
+    full = {"allowed_themes": themes, "forbidden_themes": themes, "fee_credits": constants.MAX_LICENCE_FEE}
+    assert api.put(f"{url}/licence", full, format="json").status_code == 200
+    for field, value in (
+        ("allowed_themes", [*themes, "one more"]),
+        ("forbidden_themes", [*themes, "one more"]),
+        ("fee_credits", constants.MAX_LICENCE_FEE + 1),
+    ):
+        response = api.put(f"{url}/licence", {field: value}, format="json")
+        assert response.status_code == 400, (field, response.json())
+    shown = client_for(UserFactory()).get(url).json()
+    assert len(shown["licence"]["allowed_themes"]) == constants.MAX_THEMES
+    assert Cameo.objects.get(pk=character.pk).aliases == most
+
+
 def test_allow_and_deny_lists(client_for):
     cameo = CameoFactory(audience="only_me")
     ben, dev = UserFactory(handle="ben"), UserFactory(handle="dev")
