@@ -82,7 +82,8 @@ class ReportListCreateApi(APIView):
             404: OpenApiResponse(description="The target does not exist, or the reporter cannot see it."),
             409: OpenApiResponse(description="already_reported: an open report by you on this target."),
             422: OpenApiResponse(
-                description="invalid_reason (not a reason for this target_type), idempotency_key_reused"
+                description="invalid_reason (not a reason for this target_type), cannot_report_own, "
+                "idempotency_key_reused"
             ),
             429: OpenApiResponse(description="Too many reports; retry_after_s says when to try again."),
         },
@@ -143,6 +144,7 @@ class AppealCreateApi(APIView):
             201: AppealOutputSerializer,
             404: OpenApiResponse(description="No decision about you with this id."),
             409: OpenApiResponse(description="already_appealed / already_reversed"),
+            422: OpenApiResponse(description="not_appealable, appeal_window_closed, idempotency_key_reused"),
         },
         tags=TAGS,
         summary="Appeal a decision about you (once); a different moderator decides",

@@ -28,7 +28,8 @@ def appeal_create(*, action_id: int, appellant: User, text: str) -> Appeal:
     if action is None:
         raise NotFound("action_not_found", "No such decision.")
     if action.kind not in APPEALABLE:
-        raise ApplicationError("not_appealable", "This decision is not one that can be appealed.")
+        # 422, as the window below: what the decision was, no schema can state.
+        raise ApplicationError("not_appealable", "This decision is not one that can be appealed.", status_code=422)
     text = (text or "").strip()
     if not text:
         raise ApplicationError("appeal_text_required", "Say why the decision is wrong.", fields={"text": ["Required."]})
@@ -39,7 +40,9 @@ def appeal_create(*, action_id: int, appellant: User, text: str) -> Appeal:
     if Action.objects.filter(reverses=action).exists():
         raise Conflict("already_reversed", "This decision has already been reversed.")
     if timezone.now() > action.created_at + appeal_window():
-        raise ApplicationError("appeal_window_closed", f"Decisions can be appealed within {appeal_window().days} days.")
+        raise ApplicationError(
+            "appeal_window_closed", f"Decisions can be appealed within {appeal_window().days} days.", status_code=422
+        )
     case = Case.objects.select_for_update().get(pk=action.case_id)
     try:
         with transaction.atomic():

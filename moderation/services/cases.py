@@ -76,7 +76,8 @@ def report_create(*, reporter: User, target_type: str, target_id: int, reason: s
         )
     target = targets.target_for_reporter(reporter=reporter, target_type=target_type, target_id=target_id)
     if target.subject is not None and target.subject.pk == reporter.pk:
-        raise ApplicationError("cannot_report_own", "You cannot report your own content or account.")
+        # 422: the request is schema-valid; whose the target is, no schema can state.
+        raise ApplicationError("cannot_report_own", "You cannot report your own content or account.", status_code=422)
     case = _open_case_locked(target_type=target_type, target_id=target_id, subject=target.subject)
     if Report.objects.filter(reporter=reporter, target_type=target_type, target_id=target_id, status="open").exists():
         raise Conflict("already_reported", "You already reported this; it is waiting for a moderator.")

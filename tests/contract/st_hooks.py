@@ -30,7 +30,8 @@ BASE_URL = os.environ.get("SORA_CONTRACT_BASE_URL", "http://127.0.0.1:8000")
 # One second of a flat grey 360x640 picture: decodes, and is as large as a cameo clip must be.
 SMALL_MP4 = encode_mp4(np.full((8, 640, 360, 3), 96, dtype=np.uint8), fps=8)
 # Upload operations, their file field and what a client puts there: a video (a cameo's
-# verification clip, an upload, OpenAI's character, edit and extension sources), an avatar image.
+# verification clip, an upload, OpenAI's character, edit and extension sources), an image (an
+# avatar, a create's input_reference).
 UPLOAD_FIELDS = {
     "/api/v1/cameos": ("clip", SMALL_MP4),
     "/api/v1/videos": ("file", SMALL_MP4),
@@ -38,6 +39,7 @@ UPLOAD_FIELDS = {
     "/v1/videos/edits": ("video", SMALL_MP4),
     "/v1/videos/extensions": ("video", SMALL_MP4),
     "/api/v1/me": ("avatar", FILE_SAMPLES["png"]),
+    "/v1/videos": ("input_reference", FILE_SAMPLES["png"]),  # an image to start from
 }
 
 

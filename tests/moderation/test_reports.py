@@ -136,7 +136,7 @@ def test_one_open_report_per_reporter_and_object_and_not_your_own(client_for):
     again = _post_report(client, post.pk, "violence")
     assert again.status_code == 409 and again.json()["error"]["code"] == "already_reported"
     own = _post_report(client_for(post.author), post.pk)
-    assert own.status_code == 400 and own.json()["error"]["code"] == "cannot_report_own"
+    assert own.status_code == 422 and own.json()["error"]["code"] == "cannot_report_own"
     assert Report.objects.count() == 1
 
 
