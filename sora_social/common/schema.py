@@ -218,9 +218,16 @@ class ApiSchema(AutoSchema):
                 self.method = "DELETE"
         else:
             body = super()._get_request_body(direction)
-        if body is not None and getattr(self.view, "request_body_required", False):
+        if body is not None and (getattr(self.view, "request_body_required", False) or self._body_needs_a_field()):
             body["required"] = True
         return body
+
+    def _body_needs_a_field(self) -> bool:
+        # A body of optional fields that must hold at least one (minProperties) cannot be left out
+        # either: drf-spectacular calls a body required only when one of its fields is.
+        serializer = self.get_request_serializer()
+        extra = getattr(serializer, "schema_extra", None)
+        return bool(isinstance(extra, dict) and extra.get("minProperties"))
 
     def get_auth(self) -> list[dict[str, list[str]]]:
         # No authenticator: no security requirement at all ([{}] would read as "auth optional").

@@ -76,6 +76,11 @@ def test_unread_count_and_mark_read(client_for):
     assert api.get("/api/v1/notifications", {"unread": "true"}).json()["results"][0]["seq"] == 3
     empty = api.post("/api/v1/notifications/mark-read", {}, format="json")
     assert empty.status_code == 400 and empty.json()["error"]["code"] == "nothing_to_mark"
+    no_body = api.post("/api/v1/notifications/mark-read")
+    assert no_body.status_code == 400 and no_body.json()["error"]["code"] == "nothing_to_mark"
+    # Which the schema says: a body is required and holds at least one field.
+    operation = api.get("/api/schema/?format=json").json()["paths"]["/api/v1/notifications/mark-read"]["post"]
+    assert operation["requestBody"]["required"] is True
 
 
 def test_a_user_never_sees_another_users_notifications(client_for):
