@@ -125,7 +125,10 @@ class ChallengeCreateApi(APIView):
         summary="Start a cameo: a challenge code to say or show in the clip",
         request=ChallengeInputSerializer,
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
-        responses={201: ChallengeOutputSerializer},
+        responses={
+            201: ChallengeOutputSerializer,
+            **error_responses(e429="too_many_challenges: the hour's attempts are used; retry_after_s says when"),
+        },
         tags=TAGS,
     )
     @idempotent
@@ -390,7 +393,10 @@ class CameoRequestsApi(APIView):
 
     @extend_schema(
         request=RequestInputSerializer,
-        responses={201: RequestOutputSerializer},
+        responses={
+            201: RequestOutputSerializer,
+            **error_responses(e429="request_cooldown: the owner declined recently; retry_after_s says when"),
+        },
         tags=TAGS,
         summary="Ask to use a cameo",
         parameters=[IDEMPOTENCY_KEY_PARAMETER],

@@ -138,6 +138,7 @@ MIDDLEWARE = [
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "sora_social.common.middleware.RejectNulCharactersMiddleware",
+    "sora_social.common.middleware.RejectRepeatedQueryParametersMiddleware",
     "sora_social.common.middleware.RequestBodyLimitMiddleware",
     "sora_social.common.middleware.StaticFilesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

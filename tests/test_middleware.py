@@ -69,3 +69,28 @@ def test_static_files_are_served_in_both_modes():
     assert asynchronous.status_code == 200
     assert asynchronous["Content-Type"].startswith("text/css")
     assert "total;dur=" in asynchronous["Server-Timing"]
+
+
+@pytest.mark.django_db
+def test_a_repeated_query_parameter_is_refused_and_an_empty_limit_is_not_the_default(client_for):
+    """Every query parameter of the API is one value; QueryDict.get reads the last, so
+    `?limit=false&limit=` was a 200 (schemathesis). /v1 answers in OpenAI's shape."""
+    user = UserFactory()
+    api = client_for(user)
+    repeated = api.get("/api/v1/notifications?limit=false&limit=")
+    error = repeated.json()["error"]
+    assert (repeated.status_code, error["code"], list(error["fields"])) == (400, "invalid_parameter", ["limit"])
+    openai = api.get("/v1/videos?order=asc&order=desc")
+    assert openai.status_code == 400 and openai.json()["error"]["code"] == "invalid_parameter"
+    empty = api.get("/api/v1/notifications?limit=")
+    assert (empty.status_code, empty.json()["error"]["code"]) == (400, "invalid_limit")
+    assert api.get("/api/v1/notifications?limit=5&unread=true").status_code == 200
+    # Outside the API (the console, the admin) a form may repeat a field.
+    assert Client().get("/healthz?a=1&a=2").status_code == 200
+
+
+@pytest.mark.django_db
+def test_limits_answered_with_429_are_in_the_schema(client_for):
+    paths = client_for(UserFactory()).get("/api/schema/?format=json").json()["paths"]
+    for path in ("/api/v1/account/export", "/api/v1/cameos/challenges", "/api/v1/cameos/{cameo_id}/requests"):
+        assert "429" in paths[path]["post"]["responses"], path

@@ -136,6 +136,30 @@ class RejectNulCharactersMiddleware(_BothModes):
         return None
 
 
+class RejectRepeatedQueryParametersMiddleware(_BothModes):
+    """A query parameter given more than once in an API request is a 400. The schema types every
+    one as a single value (none is a list), and reading only the last (QueryDict.get) would
+    accept what the schema forbids: schemathesis sent `?limit=false&limit=` and got 200."""
+
+    API_PREFIXES = ("/api/v1/", "/v1/")
+
+    def before(self, request: HttpRequest) -> HttpResponse | None:
+        if not request.path.startswith(self.API_PREFIXES):
+            return None
+        repeated = sorted(name for name, values in request.GET.lists() if len(values) > 1)
+        if not repeated:
+            return None
+        from sora_social.common.body_limits import refusal_body
+
+        body = refusal_body(
+            path=request.path,
+            code="invalid_parameter",
+            message=f"Give each query parameter once; repeated: {', '.join(repeated)}.",
+            fields={name: ["Given more than once."] for name in repeated},
+        )
+        return HttpResponse(body, status=400, content_type="application/json")
+
+
 class RequestBodyLimitMiddleware(_BothModes):
     """A body whose Content-Length is over its route's limit (common/body_limits.py) is a 413 in
     the error shape, answered before Django parses it (multipart into temporary files, JSON into

@@ -48,7 +48,8 @@ def encode_cursor(values: list[Any]) -> str:
 
 
 def page_size_from(request: Request, default: int = DEFAULT_PAGE_SIZE) -> int:
-    raw = request.query_params.get("limit") or request.query_params.get("page_size")
+    # `page_size` is the older name; an empty `limit=` is not "the default" but not a number.
+    raw = request.query_params.get("limit", request.query_params.get("page_size"))
     if raw is None:
         return default
     try:

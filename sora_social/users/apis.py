@@ -422,7 +422,10 @@ class AccountExportListCreateApi(APIView):
 
     @extend_schema(
         request=None,
-        responses={202: AccountExportOutputSerializer},
+        responses={
+            202: AccountExportOutputSerializer,
+            **error_responses(e429="export_limit: the day's exports are used; retry_after_s says when"),
+        },
         tags=["account"],
         summary="Export my data: a ZIP of JSON and my media, built in the background",
     )
