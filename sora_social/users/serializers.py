@@ -3,7 +3,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from sora_social.common.serializers import InputSerializer
-from sora_social.users.fields import HandleField, NewPasswordField, TimezoneField
+from sora_social.users.fields import PASSWORD_MAX_LENGTH, HandleField, NewPasswordField, TimezoneField
 from sora_social.users.models import AuthToken, User
 
 
@@ -74,7 +74,9 @@ class SignupInputSerializer(InputSerializer):
 
 class LoginInputSerializer(InputSerializer):
     handle = serializers.CharField(max_length=40)
-    password = serializers.CharField(max_length=128, write_only=True)
+    # As it was set (NewPasswordField keeps spaces): a trimmed one never matched a password that
+    # begins or ends with a space.
+    password = serializers.CharField(max_length=PASSWORD_MAX_LENGTH, write_only=True, trim_whitespace=False)
     device_name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
 
 

@@ -73,6 +73,15 @@ def test_too_young_and_weak_password_are_refused(anon_client):
     assert not User.objects.exists()
 
 
+def test_a_password_that_begins_and_ends_with_spaces_logs_in_as_it_was_set(anon_client):
+    spaced = f"  {PASSWORD}  "
+    assert signup(anon_client, handle="spacey", password=spaced).status_code == 201
+    ok = anon_client.post(LOGIN, {"handle": "spacey", "password": spaced}, format="json")
+    assert ok.status_code == 200, ok.json()
+    trimmed = anon_client.post(LOGIN, {"handle": "spacey", "password": PASSWORD}, format="json")
+    assert trimmed.status_code == 401, trimmed.json()
+
+
 def test_login_logout_and_token_revocation(anon_client, client):
     user = UserFactory(handle="alice")
     first = anon_client.post(LOGIN, {"handle": "ALICE", "password": PASSWORD, "device_name": "phone"}, format="json")
