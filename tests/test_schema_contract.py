@@ -114,6 +114,26 @@ def test_validation_agrees_with_the_schema(api):
     assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_seconds"
 
 
+def test_text_the_server_refuses_as_blank_is_outside_the_schema(api, schema):
+    """A trimmed text field needs one character str.strip() keeps: its pattern and the server
+    agree on every kind of space (" " was schema-valid and refused 400 before)."""
+    from tests.feed.factories import PostFactory
+
+    components = schema["components"]["schemas"]
+    pattern = re.compile(components["CommentCreateInputRequest"]["properties"]["body"]["pattern"])
+    assert components["VideoCreateRequest"]["properties"]["prompt"]["pattern"] == pattern.pattern
+    post = PostFactory(visibility="public")
+    for text in (" ", "\t\n\r", "\x1f", "\x85", "\u00a0", "\u2003", "\u3000", "a", "  a  ", "\ufeff", "\u200b"):
+        allowed = bool(pattern.search(text))
+        assert allowed == bool(text.strip()), repr(text)
+        response = api.post(f"/api/v1/posts/{post.pk}/comments", {"body": text}, format="json")
+        assert (response.status_code == 201) == allowed, (repr(text), response.json())
+    assert not pattern.search("a\x00b")  # nor a NUL, as every request string
+    # A string field that keeps its spaces, or may be blank, has no such pattern.
+    login = components["LoginInputRequest"]["properties"]["password"]
+    assert login.get("pattern") != pattern.pattern
+
+
 @pytest.mark.django_db
 def test_a_file_endpoint_answers_its_errors_as_json_whatever_was_asked(api):
     response = api.get("/api/v1/cameos/999999/clip?format=bin")

@@ -200,6 +200,9 @@ class ApiSchema(AutoSchema):
 
     def _map_basic_serializer(self, serializer: Any, direction: str) -> dict[str, Any]:
         schema = super()._map_basic_serializer(serializer, direction)
+        if direction == "request":
+            for name, field in serializer.fields.items():
+                _require_text_where_blank_is_refused(field, schema.get("properties", {}).get(name))
         if direction == "request" and isinstance(serializer, InputSerializer):
             # The server refuses undeclared fields (sora_social/common/serializers.py).
             schema["additionalProperties"] = False
@@ -294,6 +297,30 @@ class ApiSchema(AutoSchema):
 # What the server refuses in any text (sora_social/common/parsers.py and middleware.py: PostgreSQL
 # text cannot hold a NUL), as a pattern on every request string that no stricter rule covers.
 NO_NUL_PATTERN = "^[^\\u0000]*$"
+# DRF's CharField trims text with str.strip() and then refuses it as blank if nothing is left,
+# so " " is refused where minLength 1 allows it. Such a field's text needs one character that
+# str.isspace() does not count: spelled out, as ECMA's \s is another set (no \x1c-\x1f or \x85,
+# but \ufeff). No NUL either, as above.
+_SPACES = "\\t-\\r\\u001c-\\u0020\\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
+NOT_BLANK_PATTERN = f"^[^\\u0000]*[^\\u0000{_SPACES}][^\\u0000]*$"
+
+
+def _require_text_where_blank_is_refused(field: Any, node: dict[str, Any] | None) -> None:
+    """A request field that DRF trims and refuses when blank says so in its schema (a pattern),
+    as do the text items of a list of them."""
+    if not isinstance(node, dict):
+        return
+    if isinstance(field, serializers.ListField) and isinstance(node.get("items"), dict):
+        _require_text_where_blank_is_refused(field.child, node["items"])
+        return
+    if (
+        isinstance(field, serializers.CharField)  # a regex, an email, a URL: their own rules (below)
+        and field.trim_whitespace
+        and not field.allow_blank
+        and node.get("type") == "string"
+        and not ({"enum", "format", "pattern"} & node.keys())
+    ):
+        node["pattern"] = NOT_BLANK_PATTERN
 
 
 def _no_nul_in_strings(node: Any, components: dict[str, Any], seen: set[str]) -> None:
