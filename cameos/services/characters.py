@@ -41,7 +41,8 @@ def character_licence_set(
     """Set a character's licence: themes, fee per generation (0 = free), the holder's share."""
     _check_owner(cameo, actor)
     if cameo.kind != CameoKind.CHARACTER:
-        raise ApplicationError("not_a_character", "Only character cameos carry a licence.")
+        # 422: what kind of cameo the id names, no schema can state.
+        raise ApplicationError("not_a_character", "Only character cameos carry a licence.", status_code=422)
     licence, _ = CharacterLicence.objects.select_for_update().get_or_create(cameo=cameo)
     if allowed_themes is not None:
         licence.allowed_themes = _validate_words(allowed_themes, field="themes", limit=constants.MAX_THEMES)

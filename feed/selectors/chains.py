@@ -80,6 +80,9 @@ ORDER BY w.pos
 """
 
 
+BIGINT_MAX = 2**63 - 1
+
+
 def _read_nodes(
     cte: str, params: dict[str, Any], viewer_id: int | None
 ) -> tuple[PostRef | None, list[tuple[int, int, PostRef]], dict[int, PostRef]]:
@@ -89,6 +92,9 @@ def _read_nodes(
     Rows become read-only stand-ins with a Post's attributes (SimpleNamespace), not model
     instances: building ~100 model instances was the largest cost of a page.
     """
+    if any(isinstance(v, int) and not -BIGINT_MAX - 1 <= v <= BIGINT_MAX for v in params.values()):
+        # An id no row can have (the URL takes any digits): PostgreSQL would refuse the query.
+        return None, [], {}
     with connection.cursor() as cursor:
         cursor.execute(cte + _node_select(viewer_id), {**params, "viewer": viewer_id})
         rows = cursor.fetchall()

@@ -374,12 +374,10 @@ def test_licence_and_statement(client_for):
     assert licence.status_code == 200 and licence.json()["fee_credits"] == 40
     public = client_for(UserFactory()).get(f"/api/v1/cameos/{character.pk}").json()
     assert public["licence"]["forbidden_themes"] == ["politics"]
-    assert (
-        api.put(f"/api/v1/cameos/{CameoFactory(owner=holder).pk}/licence", {"fee_credits": 1}, format="json").json()[
-            "error"
-        ]["code"]
-        == "not_a_character"
+    not_a_character = api.put(
+        f"/api/v1/cameos/{CameoFactory(owner=holder).pk}/licence", {"fee_credits": 1}, format="json"
     )
+    assert (not_a_character.status_code, not_a_character.json()["error"]["code"]) == (422, "not_a_character")
 
     creators = [UserFactory() for _ in range(3)]
     for job_id, creator in enumerate(creators, start=100):

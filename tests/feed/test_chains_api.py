@@ -174,3 +174,12 @@ def test_a_long_chain_pages_from_the_last_post_seen(client_for):
     rows = _all_pages(client_for(UserFactory()), f"/api/v1/posts/{chain[0].pk}/remixes", limit=10)
     assert [r["id"] for r in rows] == [p.pk for p in chain[1:]]
     assert [r["level"] for r in rows] == list(range(1, 45))
+
+
+def test_a_post_id_beyond_any_row_is_not_found(client_for):
+    """The URL takes any digits; the chain's own SQL got one past bigint and answered 500
+    (schemathesis: /posts/8158880768765098721280/chain)."""
+    api = client_for(UserFactory())
+    for path in ("chain", "remixes"):
+        response = api.get(f"/api/v1/posts/{2**63}/{path}")
+        assert (response.status_code, response.json()["error"]["code"]) == (404, "post_not_found"), path
