@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -32,13 +33,28 @@ def _encode(values: list[Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode().rstrip("=")
 
 
+def _unstorable(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return not -(2**63) <= value < 2**63
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    return False
+
+
 def decode_cursor(cursor: str) -> list[Any]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         payload = json.loads(raw)
         if not isinstance(payload, list):
             raise ValueError
-        return [datetime.fromisoformat(v["t"]) if isinstance(v, dict) and "t" in v else v for v in payload]
+        values = [datetime.fromisoformat(v["t"]) if isinstance(v, dict) and "t" in v else v for v in payload]
+        # Cursors are not signed: a made-up one must not carry what PostgreSQL refuses (an
+        # integer past bigint, NaN) into the raw SQL of the feeds and chains (a 500).
+        if any(_unstorable(v) for v in values):
+            raise ValueError
+        return values
     except (ValueError, TypeError, KeyError, json.JSONDecodeError) as exc:
         raise ApplicationError("invalid_cursor", "The cursor is not one this server issued.", status_code=422) from exc
 

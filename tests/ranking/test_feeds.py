@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -16,6 +16,7 @@ from feed.ranking import selectors
 from feed.ranking.services import stats_refresh
 from feed.services import post_remove
 from tests.cameos.factories import CameoFactory
+from tests.feed.factories import PostFactory
 from tests.ranking.conftest import log_events, make_post
 from tests.users.factories import BlockFactory, FollowFactory, UserFactory, make_friends
 
@@ -189,11 +190,19 @@ def test_cameo_posts_lists_visible_appearances(client_for):
 
 
 def test_bad_cursor_is_a_clear_422(client_for):
+    from sora_social.common.pagination import encode_cursor
+
     client = client_for(UserFactory())
-    for path in FEEDS:
-        response = client.get(path, {"cursor": "not-a-cursor"})
-        assert response.status_code == 422, path
-        assert response.json()["error"]["code"] == "invalid_cursor"
+    post = PostFactory(visibility="public")
+    # Cursors are not signed: made-up ones carrying what PostgreSQL refuses (past bigint, NaN)
+    # reached the feeds' and chains' raw SQL.
+    when = datetime(2026, 1, 1, tzinfo=UTC)
+    made_up = [encode_cursor([when, 2**63]), encode_cursor([when, float("nan")]), encode_cursor([2**64])]
+    for path in [*FEEDS, f"/api/v1/posts/{post.pk}/chain", f"/api/v1/posts/{post.pk}/remixes"]:
+        for cursor in ["not-a-cursor", *made_up]:
+            response = client.get(path, {"cursor": cursor})
+            assert response.status_code == 422, (path, cursor, response.content[:200])
+            assert response.json()["error"]["code"] == "invalid_cursor"
 
 
 @pytest.mark.parametrize("path", ["/api/v1/feed/following", "/api/v1/feed/friends", "/api/v1/feed/latest"])
