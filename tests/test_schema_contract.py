@@ -139,3 +139,27 @@ def test_a_file_endpoint_answers_its_errors_as_json_whatever_was_asked(api):
     response = api.get("/api/v1/cameos/999999/clip?format=bin")
     assert response.status_code == 404
     assert response["Content-Type"] == "application/json"
+
+
+@pytest.mark.django_db
+def test_an_id_past_bigint_is_never_a_server_error(api, schema):
+    """Django's int converter takes any digits; every operation with an integer in its path is
+    called with one no row can have (the chain's SQL answered 500 to it)."""
+    huge = str(2**64)
+    called = 0
+    for method, path, operation in _operations(schema):
+        integers = [
+            p["name"]
+            for p in operation.get("parameters", [])
+            if p["in"] == "path" and p.get("schema", {}).get("type") == "integer"
+        ]
+        if not integers:
+            continue
+        url = path
+        for name in integers:
+            url = url.replace("{" + name + "}", huge)
+        url = re.sub(r"\{[^}]+\}", "x", url)  # any other path parameter: a string that names nothing
+        response = getattr(api, method)(url, {}, format="json") if method != "get" else api.get(url)
+        assert response.status_code < 500, (method, url, response.content[:300])
+        called += 1
+    assert called > 40
