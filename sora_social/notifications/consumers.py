@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,6 +32,8 @@ from sora_social.notifications.services import api_key_group, notification_paylo
 from sora_social.users.authentication import user_for_token
 from sora_social.users.models import User
 from sora_social.users.selectors import token_is_live
+
+logger = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_INSUFFICIENT_SCOPE = 4403  # an API key without the `social` scope
@@ -83,8 +86,13 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
         try:
             await super().__call__(scope, receive, send)
         except Exception as exc:
-            if outage_of(exc) is None:
+            service = outage_of(exc)
+            if service is None:
                 raise
+            # Which service and how, for the operator: the client only sees the close code.
+            logger.warning(
+                "websocket closed %s: %s unavailable: %s: %s", CLOSE_TRY_AGAIN_LATER, service, type(exc).__name__, exc
+            )
             # A backing service went away (at connect or while listening on the channel layer):
             # tell the client to come back, instead of the generic 1011 of an unhandled error.
             with contextlib.suppress(Exception):

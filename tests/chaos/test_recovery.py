@@ -356,9 +356,12 @@ def test_chaos_gpu_sigkill_redis_cut_postgres_cut(chaos_stack):
     listener.thread.join(timeout=30)
     live = {pk: len(seqs) for pk, seqs in listener.received.items()}
     resume_errors: dict[str, str] = {}
+    resume_retries: Counter = Counter()
     for user, token in users:
         try:
-            listener.received[user.pk].extend(asyncio.run(_resume(stack, token, listener.received[user.pk])))
+            listener.received[user.pk].extend(
+                asyncio.run(_resume(stack, token, listener.received[user.pk], resume_retries, str(user.pk)))
+            )
         except Exception as exc:  # recorded, see below
             resume_errors[str(user.pk)] = f"{type(exc).__name__}: {exc}"
     expected = {
@@ -384,6 +387,7 @@ def test_chaos_gpu_sigkill_redis_cut_postgres_cut(chaos_stack):
         "notifications_received_with_resume": {str(k): len(listener.received[k]) for k in expected},
         "max_503_s": max((r["s"] for r in traffic.results if r["status"] == 503), default=0),
         "websocket_resume_errors": resume_errors,
+        "websocket_resume_4503_retries": dict(resume_retries),
     }
     artifacts = ROOT / "tests" / "artifacts"
     artifacts.mkdir(parents=True, exist_ok=True)
@@ -410,18 +414,28 @@ def test_chaos_gpu_sigkill_redis_cut_postgres_cut(chaos_stack):
     assert report["max_503_s"] <= 5, report["max_503_s"]
 
 
-async def _resume(stack, token: str, seen: list[int]) -> list[int]:
-    """Connect once with ?after=<last seq seen> and collect the backlog the server replays."""
-    after = seen[-1] if seen else 0
+async def _resume(stack, token: str, seen: list[int], tries: Counter, key: str) -> list[int]:
+    """Connect with ?after=<last seq seen> and collect the backlog the server replays. A 4503
+    ("reconnect later") is answered as the protocol asks a client to: a pause, then again from
+    the last seq received (at most 5 times; each is counted in the report)."""
     got: list[int] = []
-    async with websockets.connect(f"{stack.ws_url}/ws/notifications/?token={token}&after={after}") as ws:
-        while True:
-            try:
-                message = json.loads(await asyncio.wait_for(ws.recv(), 3))
-            except TimeoutError:
-                return got
-            if message.get("type") == "notification":
-                got.append(message["notification"]["seq"])
+    for attempt in range(5):
+        after = (got or seen or [0])[-1]
+        try:
+            async with websockets.connect(f"{stack.ws_url}/ws/notifications/?token={token}&after={after}") as ws:
+                while True:
+                    try:
+                        message = json.loads(await asyncio.wait_for(ws.recv(), 3))
+                    except TimeoutError:
+                        return got
+                    if message.get("type") == "notification":
+                        got.append(message["notification"]["seq"])
+        except websockets.ConnectionClosed as closed:
+            if not (closed.rcvd and closed.rcvd.code == 4503) or attempt == 4:
+                raise
+            tries[key] += 1
+            await asyncio.sleep(1)
+    return got
 
 
 def _table(results: list[dict], jobs: list[GenerationJob]) -> list[dict]:
