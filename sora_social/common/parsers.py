@@ -12,6 +12,8 @@ Every body is checked once, here, instead of in each view:
   surrogate, and both would otherwise surface as a 500 when the row is written. A 422, a rule
   the schema cannot state everywhere: it says "no NUL" on each declared string, but not inside
   free-form values and keys (an events batch, OpenAI's extra fields), nor of lone surrogates;
+- a multipart body none of whose parts can be read (no part has a name) is a 400
+  ``invalid_multipart``, not an empty form;
 - a form field over DATA_UPLOAD_MAX_MEMORY_SIZE is a 413 ``request_too_large`` and too many
   fields a 400, in the error shape (Django raises them as SuspiciousOperation, an HTML 400).
 """
@@ -110,14 +112,49 @@ class JSONObjectParser(JSONParser):
         return data
 
 
+class _ReadRecorder:
+    """Reads through to a stream, keeping how many bytes passed and the first few of them."""
+
+    HEAD = 256
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self.size = 0
+        self.head = b""
+
+    def read(self, *args: Any) -> bytes:
+        chunk = self._stream.read(*args)
+        if chunk:
+            if len(self.head) < self.HEAD:
+                self.head += chunk[: self.HEAD - len(self.head)]
+            self.size += len(chunk)
+        return chunk
+
+
 class MultiPartParser(parsers.MultiPartParser):
     def parse(self, stream, media_type=None, parser_context=None) -> parsers.DataAndFiles:
+        recorder = _ReadRecorder(stream)
         try:
-            parsed = super().parse(stream, media_type, parser_context)
+            parsed = super().parse(recorder, media_type, parser_context)
         except (RequestDataTooBig, TooManyFieldsSent) as exc:
             raise _form_limit_errors(exc) from exc
+        if not parsed.data and not parsed.files and not _empty_multipart(recorder, media_type):
+            # Django skips a part it cannot name (no Content-Disposition, or text that is no
+            # multipart at all) without a word, so such a body read as {} (a PATCH of nothing).
+            raise _error(
+                "invalid_multipart",
+                "No part of the multipart body could be read: each needs a Content-Disposition with a name.",
+            )
         check_form_fields(parsed.data)
         return parsed
+
+
+def _empty_multipart(recorder: _ReadRecorder, media_type: str | None) -> bool:
+    """Whether the body was nothing, or only the closing delimiter: an empty form, the {} of multipart."""
+    from django.utils.http import parse_header_parameters
+
+    boundary = parse_header_parameters(media_type or "")[1].get("boundary", "")
+    return recorder.size == 0 or recorder.head.strip() == f"--{boundary}--".encode()
 
 
 class FormParser(parsers.FormParser):

@@ -149,6 +149,27 @@ def test_a_nul_in_a_multipart_field_of_v1_characters_is_a_422(api):
     assert not Cameo.objects.exists()
 
 
+def test_a_multipart_body_with_no_readable_part_is_a_400_not_an_empty_form(api):
+    """Django skips a part without a Content-Disposition name silently, so such a body was read as
+    {} and a PATCH of /me answered 200 (schemathesis: a part holding only "3466")."""
+    content_type = "multipart/form-data; boundary=b0undary"
+    garbage = [
+        b"--b0undary\r\n3466--b0undary--\r\n",
+        b"3466",
+        b"--b0undary\r\nX-Other: 1\r\n\r\nhi\r\n--b0undary--\r\n",
+    ]
+    for body in garbage:
+        response = api.patch("/api/v1/me", body, content_type=content_type)
+        assert (response.status_code, response.json()["error"]["code"]) == (400, "invalid_multipart"), body
+    openai = api.post("/v1/videos", garbage[0], content_type=content_type)
+    assert_openai_error(openai, 400, "invalid_multipart")
+    # An empty form is still an empty object, and a named part is read.
+    assert api.patch("/api/v1/me", b"--b0undary--\r\n", content_type=content_type).status_code == 200
+    named = b'--b0undary\r\nContent-Disposition: form-data; name="display_name"\r\n\r\nNew Name\r\n--b0undary--\r\n'
+    renamed = api.patch("/api/v1/me", named, content_type=content_type)
+    assert renamed.status_code == 200 and renamed.json()["display_name"] == "New Name", renamed.json()
+
+
 def _png_header_bomb(width: int, height: int) -> bytes:
     """A valid 1-bit greyscale PNG of width×height: a few hundred KB, billions of bytes decoded."""
     import struct
