@@ -34,7 +34,7 @@ from feed.selectors.visibility import (
     _viewer_id,
 )
 from sora_social.common.errors import NotFound
-from sora_social.common.pagination import cursor_not_of_this_list, decode_cursor, encode_cursor
+from sora_social.common.pagination import cursor_not_of_this_list, decode_cursor, encode_cursor, fits_bigint
 from sora_social.users.models import User
 
 
@@ -80,9 +80,6 @@ ORDER BY w.pos
 """
 
 
-BIGINT_MAX = 2**63 - 1
-
-
 def _read_nodes(
     cte: str, params: dict[str, Any], viewer_id: int | None
 ) -> tuple[PostRef | None, list[tuple[int, int, PostRef]], dict[int, PostRef]]:
@@ -92,7 +89,7 @@ def _read_nodes(
     Rows become read-only stand-ins with a Post's attributes (SimpleNamespace), not model
     instances: building ~100 model instances was the largest cost of a page.
     """
-    if any(isinstance(v, int) and not -BIGINT_MAX - 1 <= v <= BIGINT_MAX for v in params.values()):
+    if any(isinstance(v, int) and not fits_bigint(v) for v in params.values()):
         # An id no row can have (the URL takes any digits): PostgreSQL would refuse the query.
         return None, [], {}
     with connection.cursor() as cursor:

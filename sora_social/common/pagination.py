@@ -33,11 +33,16 @@ def _encode(values: list[Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode().rstrip("=")
 
 
+def fits_bigint(value: int) -> bool:
+    """Whether PostgreSQL's bigint can hold `value` (every id is one; raw SQL refuses more)."""
+    return -(2**63) <= value < 2**63
+
+
 def _unstorable(value: Any) -> bool:
     if isinstance(value, bool):
         return False
     if isinstance(value, int):
-        return not -(2**63) <= value < 2**63
+        return not fits_bigint(value)
     if isinstance(value, float):
         return not math.isfinite(value)
     return False
